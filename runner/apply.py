@@ -1,0 +1,439 @@
+"""Apply: carry out a plan against the providers, recording every transition in the state.
+
+Never prints: progress goes out as events (runner.events) for runner.output to render.
+Order: sessions and batches first (with the jobs created inside a new batch), then jobs,
+jobs added to open batches, in-place updates, session closes, deletes, and finally the
+superseded generations of replaced resources.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner import dispatch, providers, token
+from runner.errors import AuthError, ProviderError, RejectedError, RunnerError
+from runner.events import Event, Notice, ResourceDone, ResourceFailed, ResourceSkipped, RunFinished, RunStarted
+from runner.plan import Change, Plan
+from runner.providers.base import FAILED, TERMINAL, Context, Observation, Provider, RemoteRef, Submission
+from runner.resources import Desired, Expansion
+from runner.state import State
+
+Emit = Callable[[Event], None]
+CONTAINERS = ("session", "batch")
+
+
+@dataclass
+class Op:
+    """One provider call to make, with the bookkeeping it needs."""
+
+    change: Change
+    desired: Desired
+    generation: int
+    token: str
+    parent: RemoteRef | None = None
+    children: list[Op] = field(default_factory=list)
+    intent: int | None = None
+
+    @property
+    def address(self) -> str:
+        return self.change.address
+
+
+@dataclass
+class Report:
+    """How an apply went."""
+
+    run_id: int
+    outcome: str
+    summary: dict[str, int]
+    failures: list[str]
+    touched: list[str]
+
+
+class Applier:
+    """Executes one plan; build it, then call run()."""
+
+    def __init__(self, plan: Plan, expansion: Expansion, state: State, *, env: Mapping[str, str], emit: Emit,
+                 info: Mapping[str, Any], parallelism: int = 16, stop: threading.Event | None = None,
+                 operation: str = "apply") -> None:
+        self.plan, self.expansion, self.state = plan, expansion, state
+        self.env, self.emit, self.info = env, emit, info
+        self.parallelism = max(1, parallelism)
+        self.stop = stop or threading.Event()
+        self.operation = operation
+        self.changes = plan.pending()
+        self.refs: dict[str, RemoteRef] = {}
+        self.failed_containers: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self.touched: list[str] = []
+        self._providers: dict[str, Provider] = {}
+        self._providers_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="runner-call")
+        self.run_id = 0
+
+    # entry -------------------------------------------------------------------------------------
+    def run(self) -> Report:
+        started = time.monotonic()
+        self.emit(RunStarted(self.operation, len(self.changes), self.state.path))
+        with self.state.transaction(bump=False) as txn:
+            self.run_id = txn.begin_run(self.operation, self.info)
+        outcome = "failed"
+        try:
+            for phase in (self._containers, self._jobs, self._grow, self._updates, self._closes,
+                          self._deletes, self._supersede):
+                if self.stop.is_set():
+                    break
+                phase()
+            outcome = "interrupted" if self.stop.is_set() else ("failed" if self.failures else "ok")
+        finally:
+            self._finish(outcome, started)
+        return Report(self.run_id, outcome, self._summary(), self.failures, self.touched)
+
+    def _finish(self, outcome: str, started: float) -> None:
+        self._pool.shutdown(wait=True)
+        for provider in self._providers.values():
+            provider.shutdown()
+        summary = self._summary()
+        with self.state.transaction(bump=False) as txn:
+            txn.finish_run(self.run_id, outcome, summary, self.state.serial)
+        self.state.checkpoint()
+        self.emit(RunFinished(self.operation, outcome, summary, round(time.monotonic() - started, 3)))
+
+    def _summary(self) -> dict[str, int]:
+        base = {"create": 0, "update": 0, "replace": 0, "delete": 0, "failed": 0, "skipped": 0}
+        base.update(self.counts)
+        base["unchanged"] = len(self.plan.changes) - len(self.changes)
+        return base
+
+    # providers ---------------------------------------------------------------------------------
+    def provider(self, target_name: str) -> Provider:
+        with self._providers_lock:
+            return self._provider(target_name)
+
+    def _provider(self, target_name: str) -> Provider:
+        if target_name not in self._providers:
+            target = self.expansion.targets[target_name]
+            expected = sum(1 for c in self.changes if c.desired and c.desired.target == target_name
+                           and c.action in ("create", "replace"))
+            context = Context(self.env, _base_dir(self.expansion), expected)
+            self._providers[target_name] = providers.make(target, context)
+        return self._providers[target_name]
+
+    def submission(self, op: Op) -> Submission:
+        d = op.desired
+        programs = tuple(self.expansion.programs[p["digest"]] for p in d.spec.get("programs", ()))
+        if "sequence" in d.spec:
+            programs = (self.expansion.programs[d.spec["sequence"]["digest"]],)
+        return Submission(
+            address=d.address, kind=d.kind, generation=op.generation, token=op.token,
+            fingerprint=d.fingerprint, spec=d.spec, attrs=d.attrs, programs=programs,
+            parent=op.parent, children=tuple(self.submission(c) for c in op.children),
+        )
+
+    def _op(self, change: Change, parent: RemoteRef | None = None) -> Op:
+        d = change.desired
+        assert d is not None
+        rec = change.recorded
+        retry = change.action == "create" and rec is not None and rec.generation > 0
+        generation = rec.generation if retry and rec else self._next_generation(change)
+        return Op(change, d, generation, token.make(self.state.lineage, d.address, d.fingerprint, generation), parent)
+
+    def _next_generation(self, change: Change) -> int:
+        history = self.state.generations(change.address)
+        return max((g["generation"] for g in history), default=0) + 1
+
+    # phase: sessions and batches -----------------------------------------------------------------
+    def _containers(self) -> None:
+        ops = []
+        for change in self.changes:
+            if change.kind in CONTAINERS and change.action in ("create", "replace"):
+                op = self._op(change)
+                if change.kind == "batch":
+                    op.children = [self._op(c) for c in self._children(change.address, ("create", "replace"))]
+                ops.append(op)
+        self._create(ops, lambda op: self.provider(op.desired.target).create(self.submission(op)))
+
+    def _children(self, parent: str, actions: tuple[str, ...]) -> list[Change]:
+        return [c for c in self.changes if c.desired and c.desired.parent == parent and c.action in actions
+                and c.kind == "batch_job"]
+
+    # phase: jobs ------------------------------------------------------------------------------
+    def _jobs(self) -> None:
+        ops = []
+        for change in self.changes:
+            if change.kind != "job" or change.action not in ("create", "replace"):
+                continue
+            parent = change.desired.parent if change.desired else None
+            if parent is not None and parent in self.failed_containers:
+                self._skip(change, f"{parent} was not created: {self.failed_containers[parent]}")
+                continue
+            ops.append(self._op(change, self._ref(parent) if parent else None))
+        self._create(ops, lambda op: self.provider(op.desired.target).create(self.submission(op)),
+                     lane_of=self._abort_lane)
+
+    def _abort_lane(self, op: Op) -> str | None:
+        parent = op.desired.parent
+        if parent is None:
+            return None
+        session = self.expansion.by_address().get(parent)
+        policy = session.spec.get("job_failure_policy") if session else None
+        return parent if policy == "abort" else None
+
+    # phase: jobs added to open batches -----------------------------------------------------------
+    def _grow(self) -> None:
+        ops = []
+        for change in self.changes:
+            if change.kind == "batch" and change.action == "update" and change.details.get("add_jobs"):
+                op = self._op_existing(change)
+                op.children = [self._op(c) for c in self._children(change.address, ("create",))]
+                ops.append(op)
+        for op in ops:
+            ref = self._ref(op.address)
+            for child in op.children:
+                child.parent = ref
+
+        def call(op: Op) -> Observation:
+            subs = [self.submission(c) for c in op.children]
+            obs = self.provider(op.desired.target).add_jobs(self._ref(op.address), subs)
+            return Observation(self._ref(op.address).remote_id, "", children=tuple(obs))
+
+        self._create(ops, call)
+
+    def _op_existing(self, change: Change) -> Op:
+        rec = change.recorded
+        assert change.desired is not None and rec is not None
+        return Op(change, change.desired, rec.generation, "", None)
+
+    # the create machinery ----------------------------------------------------------------------
+    def _create(self, ops: list[Op], call: Callable[[Op], Observation], *,
+                lane_of: Callable[[Op], str | None] = lambda op: None) -> None:
+        if not ops:
+            return
+        lanes = dispatch.Lanes(ops, lane_of)
+
+        def before(chunk: list[Op]) -> None:
+            with self.state.transaction() as txn:
+                for op in chunk:
+                    for item in [op, *op.children]:
+                        if not item.token:
+                            continue  # an existing batch receiving jobs: nothing new to record for it
+                        parent_id = item.parent.remote_id if item.parent else None
+                        item.intent = txn.start(item.desired, item.generation, item.token, self.run_id, parent_id)
+                        if item.change.action == "replace" and item.change.recorded:
+                            txn.retire(item.address, item.change.recorded.generation,
+                                       f"replaced by generation {item.generation}")
+
+        def after(outcomes: list[dispatch.Outcome[Op]]) -> None:
+            with self.state.transaction() as txn:
+                for out in outcomes:
+                    self._record(txn, out, lanes)
+
+        left = dispatch.run(lanes, call, before, after, pool=self._pool, window=self.parallelism * 2, stop=self.stop)
+        for op in left:
+            self._skip(op.change, "interrupted before it was submitted")
+
+    def _record(self, txn: Any, out: dispatch.Outcome[Op], lanes: dispatch.Lanes[Op]) -> None:
+        op = out.item
+        if out.error is not None:
+            self._record_error(txn, op, out.error, lanes)
+            return
+        obs: Observation = out.value
+        if op.token:
+            self._succeed(txn, op, obs)
+        for child, child_obs in zip(op.children, obs.children):
+            self._succeed(txn, child, child_obs)
+        lane = lanes.lane_of(op)
+        if lane is not None and obs.status == FAILED:
+            self._abort_session(txn, lane, op, lanes, obs.detail.get("error", "failed"))
+
+    def _succeed(self, txn: Any, op: Op, obs: Observation) -> None:
+        txn.succeed(op.address, op.generation, obs, op.intent, {"apply": self.run_id})
+        if op.desired.kind in CONTAINERS:
+            closed = op.desired.kind == "batch" and not op.desired.lifecycle.get("open")
+            txn.set_lifecycle(op.address, {**op.desired.lifecycle, "closed": closed})
+        self.refs[op.address] = RemoteRef(op.desired.kind, obs.remote_id, op.parent.remote_id if op.parent else None)
+        self.counts[op.change.action] += 1
+        self.touched.append(op.address)
+        if obs.status == FAILED:
+            self.failures.append(f"{op.address}: {obs.detail.get('error', 'failed')}")
+        self.emit(ResourceDone(op.address, op.change.action, obs.status, obs.remote_id, dict(obs.detail)))
+
+    def _record_error(self, txn: Any, op: Op, error: BaseException, lanes: dispatch.Lanes[Op]) -> None:
+        definite = isinstance(error, (RejectedError, AuthError))
+        message = error.message if isinstance(error, RunnerError) else f"{type(error).__name__}: {error}"
+        for item in [op, *op.children]:
+            if not item.token:
+                continue
+            if definite:
+                txn.fail(item.address, item.generation, message, item.intent)
+            self.counts["failed"] += 1
+            note = message if definite else f"outcome unknown ({message}); the next apply checks for it"
+            self.failures.append(f"{item.address}: {note}")
+            self.emit(ResourceFailed(item.address, item.change.action, note))
+        if op.desired.kind in CONTAINERS:
+            self.failed_containers[op.address] = message
+        lane = lanes.lane_of(op)
+        if lane is not None and definite:
+            self._abort_session(txn, lane, op, lanes, message)
+        if not isinstance(error, ProviderError) and not definite:
+            # a bug, not a provider answer: stop starting new work, but keep what is recorded
+            self.stop.set()
+
+    def _abort_session(self, txn: Any, session: str, op: Op, lanes: dispatch.Lanes[Op], why: str) -> None:
+        dropped = lanes.drop(session)
+        ref = self._ref(session)
+        txn.observe(session, Observation(ref.remote_id, FAILED, "failed", {"failed_job": op.address, "error": why}))
+        for item in dropped:
+            self._skip(item.change, f"{session} failed after {op.address} failed")
+        names = ", ".join(i.address for i in dropped) or "none"
+        self.emit(Notice(f"{session} failed (job_failure_policy: abort): {op.address} failed ({why}); "
+                         f"not submitted: {names}", "error"))
+
+    def _skip(self, change: Change, reason: str) -> None:
+        self.counts["skipped"] += 1
+        self.emit(ResourceSkipped(change.address, change.action, reason))
+
+    def _ref(self, address: str) -> RemoteRef:
+        if address in self.refs:
+            return self.refs[address]
+        rec = self.state.resource(address)
+        if rec is None or rec.remote_id is None:
+            raise RunnerError(f"{address} has no remote id in the state")
+        return RemoteRef(rec.kind, rec.remote_id)
+
+    # phase: in-place updates -------------------------------------------------------------------
+    def _updates(self) -> None:
+        todo = [c for c in self.changes if c.action == "update"]
+        remote = [c for c in todo if c.details.get("attrs") and c.kind != "batch_job"]
+        closing = [c for c in todo if c.details.get("close")]
+
+        refs = {c.address: self._ref(c.address) for c in remote + closing}  # state is read on this thread only
+
+        def touch(change: Change) -> Observation | None:
+            assert change.desired is not None
+            provider = self.provider(change.desired.target)
+            if change in remote:
+                provider.update(refs[change.address], change.desired.attrs)
+            if change in closing:
+                return provider.close(refs[change.address])
+            return None
+
+        for change, result, error in self._each(remote + [c for c in closing if c not in remote], touch):
+            self._updated(change, result, error)
+        for change in todo:
+            if change not in remote and change not in closing:
+                self._updated(change, None, None)
+
+    def _updated(self, change: Change, obs: Observation | None, error: BaseException | None) -> None:
+        assert change.desired is not None
+        if error is not None:
+            self._failed(change, error)
+            return
+        with self.state.transaction() as txn:
+            txn.set_attrs(change.desired)
+            if obs is not None:
+                txn.observe(change.address, obs)
+                txn.set_lifecycle(change.address, {**change.desired.lifecycle, "closed": True})
+        self.counts["update"] += 1
+        self.touched.append(change.address)
+        self.emit(ResourceDone(change.address, "update", obs.status if obs else "updated"))
+
+    def _failed(self, change: Change, error: BaseException) -> None:
+        message = error.message if isinstance(error, RunnerError) else str(error)
+        self.counts["failed"] += 1
+        self.failures.append(f"{change.address}: {message}")
+        self.emit(ResourceFailed(change.address, change.action, message))
+
+    def _each(self, changes: list[Change], call: Callable[[Change], Any]) -> list[tuple[Change, Any, BaseException | None]]:
+        """Run a call per change in parallel (calls that create nothing need no intent)."""
+        futures = [(c, self._pool.submit(call, c)) for c in changes]
+        return [(c, None if f.exception() else f.result(), f.exception()) for c, f in futures]
+
+    # phase: close sessions whose jobs are all submitted --------------------------------------------
+    def _closes(self) -> None:
+        sessions = [c for c in self.changes if c.kind == "session" and c.action in ("create", "replace")
+                    and c.address in self.refs and c.desired and not c.desired.lifecycle.get("keep_open")]
+        failed = {c.address for c in sessions if self._session_failed(c.address)}
+
+        def close(change: Change) -> Observation | None:
+            assert change.desired is not None
+            if change.address in failed:
+                return None
+            return self.provider(change.desired.target).close(self.refs[change.address])
+
+        for change, obs, error in self._each(sessions, close):
+            if error is not None:
+                self._failed(change, error)
+                continue
+            with self.state.transaction() as txn:
+                if obs is not None:
+                    txn.observe(change.address, obs)
+                txn.set_lifecycle(change.address, {"keep_open": False, "closed": True})
+            self.emit(ResourceDone(change.address, "close", obs.status if obs else FAILED))
+
+    def _session_failed(self, address: str) -> bool:
+        rec = self.state.resource(address)
+        return rec is not None and rec.status == FAILED
+
+    # phase: deletes -----------------------------------------------------------------------------
+    def _deletes(self) -> None:
+        deletes = [c for c in self.changes if c.action == "delete"]
+        dying_batches = {c.address for c in deletes if c.kind == "batch"}
+        order = {"batch_job": 0, "job": 1, "workload": 1, "session": 2, "batch": 2}
+        deletes.sort(key=lambda c: (order.get(c.kind, 3), c.address))
+        for rank in sorted({order.get(c.kind, 3) for c in deletes}):
+            group = [c for c in deletes if order.get(c.kind, 3) == rank]
+            cancels = [c for c in group if c.details.get("cancel")
+                       and not (c.recorded and c.recorded.parent in dying_batches)]
+
+            def cancel(change: Change) -> Observation:
+                rec = change.recorded
+                assert rec is not None and rec.remote_id is not None
+                ref = RemoteRef(rec.kind, rec.remote_id, rec.detail.get("parent_id"))
+                provider = self.provider(rec.target) if rec.target in self.expansion.targets else None
+                if provider is None:
+                    raise RunnerError(f"target '{rec.target}' is no longer in the manifest; cannot cancel")
+                return provider.cancel(ref)
+
+            results = {c.address: (obs, err) for c, obs, err in self._each(cancels, cancel)}
+            for change in group:
+                obs, error = results.get(change.address, (None, None))
+                if error is not None:
+                    self._failed(change, error)
+                    continue
+                with self.state.transaction() as txn:
+                    txn.forget(change.address, "deleted: not in the manifest")
+                self.counts["delete"] += 1
+                self.touched.append(change.address)
+                self.emit(ResourceDone(change.address, "delete", obs.status if obs else "forgotten"))
+
+    # phase: superseded generations --------------------------------------------------------------
+    def _supersede(self) -> None:
+        stale = [c for c in self.changes if c.action == "replace" and c.recorded and c.recorded.remote_id
+                 and c.recorded.status not in TERMINAL and c.address in self.refs]
+
+        def retire(change: Change) -> Observation:
+            rec = change.recorded
+            assert rec is not None and rec.remote_id is not None and change.desired is not None
+            provider = self.provider(rec.target if rec.target in self.expansion.targets else change.desired.target)
+            ref = RemoteRef(rec.kind, rec.remote_id)
+            return provider.close(ref) if rec.kind == "session" else provider.cancel(ref)
+
+        for change, obs, error in self._each(stale, retire):
+            if error is not None:
+                self.emit(Notice(f"{change.address}: could not stop the replaced generation: {error}", "warning"))
+            elif obs is not None:
+                self.emit(Notice(f"{change.address}: stopped replaced generation {change.recorded.generation if change.recorded else '?'} ({obs.status})"))
+
+
+def _base_dir(expansion: Expansion) -> str:
+    import os
+
+    return os.path.dirname(os.path.abspath(expansion.manifest_path)) if expansion.manifest_path else "."

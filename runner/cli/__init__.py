@@ -1,0 +1,77 @@
+"""The command line: the only place that imports click. One top-level error handler."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from runner import __version__
+from runner.errors import ExitCode, RunnerError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Group(click.Group):
+    """Lists commands in the order they were added (the order of the pipeline)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="runner")
+def app() -> None:
+    """Declarative, exactly-once quantum experiments: validate, plan and apply YAML manifests.
+
+    \b
+    Start here:
+      runner validate examples/quickstart.yaml
+      runner plan examples/quickstart.yaml
+      runner apply examples/quickstart.yaml --yes
+      runner results -m examples/quickstart.yaml
+
+    Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode),
+    3 stale plan, 4 lock conflict, 5 over budget, 64 usage error, 130 interrupted.
+    """
+
+
+def _register() -> None:
+    from runner.cli import inspect, pipeline, state_cmd
+
+    for module in (pipeline, inspect, state_cmd):
+        for command in module.COMMANDS:
+            app.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every failure into one message and an exit code."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    try:
+        result: Any = app.main(args=argv, prog_name="runner", standalone_mode=False)
+        return int(result or 0)
+    except RunnerError as exc:
+        for line in exc.lines():
+            click.echo(line, err=True)
+        return int(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f"\nTry '{exc.ctx.command_path} --help' for help." if exc.ctx else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        return int(ExitCode.USAGE)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return int(ExitCode.ERROR)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)

@@ -1,0 +1,42 @@
+"""Options and helpers shared by commands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def state_option(f: F) -> F:
+    return click.option(
+        "--state", "state", metavar="PATH", envvar="RUNNER_STATE",
+        help="State file (default: .runner/state.db beside the manifest; env RUNNER_STATE).",
+    )(f)
+
+
+def manifest_option(f: F) -> F:
+    return click.option(
+        "-m", "--manifest", metavar="MANIFEST", type=click.Path(dir_okay=False),
+        help="Use the state beside this manifest.",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
+
+
+def resolve_state(manifest: str | None, state: str | None) -> str:
+    from runner.api import state_path
+
+    return state_path(manifest, state, os.environ)
+
+
+def open_state(manifest: str | None, state: str | None) -> Any:
+    """Open an existing state for reading (a clear error if there is none)."""
+    from runner.state import State
+
+    return State.open(resolve_state(manifest, state))

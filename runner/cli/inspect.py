@@ -1,0 +1,233 @@
+"""status, show, results, history: read the state, never write it."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Any
+
+import click
+
+from runner.cli.common import json_option, manifest_option, open_state, state_option
+from runner.errors import RunnerError
+
+
+@click.command()
+@click.argument("addresses", nargs=-1, metavar="[ADDRESS|GLOB]...")
+@manifest_option
+@state_option
+@json_option
+def status(addresses: tuple[str, ...], manifest: str | None, state: str | None, as_json: bool) -> int:
+    """List managed resources: address, kind, status, generation, remote id, updated.
+
+    \b
+    Examples:
+      runner status -m examples/quickstart.yaml
+      runner status 'job.rotation*' --json
+    """
+    from runner import address, output
+
+    st = open_state(manifest, state)
+    try:
+        recorded = st.recorded()
+    finally:
+        st.close()
+    chosen = address.select(recorded, addresses) if addresses else sorted(recorded)
+    rows = [{"address": a, "kind": recorded[a].kind, "status": recorded[a].status,
+             "generation": recorded[a].generation, "remote_id": recorded[a].remote_id,
+             "updated": recorded[a].updated_at} for a in chosen]
+    if as_json:
+        output.dump_json(rows)
+    else:
+        output.table(rows, ["address", "kind", "status", "generation", "remote_id", "updated"])
+    return 0
+
+
+@click.command()
+@click.argument("address_", metavar="ADDRESS")
+@manifest_option
+@state_option
+@json_option
+def show(address_: str, manifest: str | None, state: str | None, as_json: bool) -> int:
+    """Everything recorded about one address: spec, generations, results.
+
+    \b
+    Example:
+      runner show job.bell -m examples/quickstart.yaml
+    """
+    from runner import output
+
+    st = open_state(manifest, state)
+    try:
+        rec = st.resource(address_)
+        generations = st.generations(address_)
+        results = {r["generation"]: r for r in st.results(address_)}
+    finally:
+        st.close()
+    if rec is None and not generations:
+        raise RunnerError(f"{address_} is not in the state; `runner status` lists what is")
+    doc = {
+        "address": address_,
+        "managed": rec is not None,
+        "kind": rec.kind if rec else generations[-1]["kind"],
+        "status": rec.status if rec else "forgotten",
+        "target": rec.target if rec else None,
+        "remote_id": rec.remote_id if rec else None,
+        "generation": rec.generation if rec else None,
+        "spec": dict(rec.spec) if rec else generations[-1]["spec"],
+        "attrs": {"tags": list(rec.attrs.tags), "metadata": dict(rec.attrs.metadata), "name": rec.attrs.name} if rec else None,
+        "lifecycle": dict(rec.lifecycle) if rec else None,
+        "detail": dict(rec.detail) if rec else None,
+        "generations": [_generation(g, results.get(g["generation"])) for g in generations],
+    }
+    if as_json:
+        output.dump_json(doc)
+        return 0
+    _show_text(doc)
+    return 0
+
+
+def _generation(g: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any]:
+    out = {k: g[k] for k in ("generation", "status", "remote_id", "token", "fingerprint", "created_at",
+                             "submitted_at", "finished_at", "retired_at", "retired_reason", "apply_id")}
+    out["origin"], out["provenance"] = g["origin"], g["provenance"]
+    if result:
+        out["result"] = {"shots": result["shots"], "counts": result["counts"], "digest": result["digest"],
+                         "seed": result["data"].get("seed"), "engine": result["data"].get("engine")}
+    return out
+
+
+def _show_text(doc: dict[str, Any]) -> None:
+    import json
+
+    from runner import output
+
+    click.echo(f"{doc['address']}  ({doc['kind']}, {doc['status']}{'' if doc['managed'] else ', no longer managed'})")
+    if doc["managed"]:
+        click.echo(f"  target:      {doc['target']}")
+        click.echo(f"  remote id:   {doc['remote_id'] or '-'}")
+        click.echo(f"  tags:        {', '.join(doc['attrs']['tags']) or '-'}")
+        if doc["attrs"]["metadata"]:
+            click.echo(f"  metadata:    {json.dumps(doc['attrs']['metadata'], sort_keys=True)}")
+    click.echo("  spec:")
+    for line in json.dumps(doc["spec"], indent=2, sort_keys=True).splitlines():
+        click.echo(f"    {line}")
+    click.echo("  generations:")
+    for g in doc["generations"]:
+        retired = f", retired: {g['retired_reason']}" if g["retired_at"] else ""
+        click.echo(f"    {g['generation']}: {g['status']}  {g['remote_id'] or '-'}  submitted {g['submitted_at'] or '-'}{retired}")
+        if "result" in g:
+            r = g["result"]
+            for i, counts in enumerate(r["counts"]):
+                label = f"circuit {i}: " if len(r["counts"]) > 1 else ""
+                click.echo(f"       {label}{r['shots']} shots, seed {r['seed']}: {output.counts_text(counts)}")
+
+
+@click.command()
+@click.argument("addresses", nargs=-1, metavar="[ADDRESS|GLOB]...")
+@manifest_option
+@state_option
+@json_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
+              help="Output format (default table; --json is --format json).")
+@click.option("--all-generations", is_flag=True, help="Include results of superseded generations.")
+def results(addresses: tuple[str, ...], manifest: str | None, state: str | None, as_json: bool,
+            fmt: str | None, all_generations: bool) -> int:
+    """Measured counts, as a table, JSON or CSV.
+
+    One exact ADDRESS with --json prints one object
+    {"address", "generation", "counts": {bitstring: n}, ...}; otherwise a list.
+    Multi-circuit jobs give "counts" as a list, one mapping per circuit.
+
+    \b
+    Examples:
+      runner results -m examples/quickstart.yaml
+      runner results job.bell -m examples/quickstart.yaml --json
+      runner results 'job.rotation*' -m examples/quickstart.yaml --format csv > rotation.csv
+    """
+    from runner import address, output
+
+    fmt = "json" if as_json else (fmt or "table")
+    st = open_state(manifest, state)
+    try:
+        rows = _result_rows(st, addresses, all_generations, address)
+    finally:
+        st.close()
+    docs = [_result_doc(r) for r in rows]
+    if fmt == "json":
+        single = len(addresses) == 1 and not any(c in addresses[0] for c in "*?") and len(docs) == 1
+        output.dump_json(docs[0] if single else docs)
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["address", "generation", "circuit", "bitstring", "count"])
+        for r in rows:
+            for i, counts in enumerate(r["counts"]):
+                for bits, n in sorted(counts.items()):
+                    writer.writerow([r["address"], r["generation"], i, bits, n])
+    else:
+        table_rows = [{"address": r["address"], "gen": r["generation"], "shots": r["shots"],
+                       "counts": output.counts_text(r["counts"][0]) if len(r["counts"]) == 1 else
+                       " | ".join(output.counts_text(c, 4) for c in r["counts"])} for r in rows]
+        output.table(table_rows, ["address", "gen", "shots", "counts"])
+    return 0
+
+
+def _result_rows(st: Any, addresses: tuple[str, ...], all_generations: bool, address: Any) -> list[dict[str, Any]]:
+    if not addresses:
+        return list(st.results()) if not all_generations else [
+            r for a in st.addresses_with_history() for r in st.results(a)]
+    known = set(st.recorded()) | set(st.addresses_with_history())
+    chosen = address.select(known, addresses)
+    if not chosen:
+        raise RunnerError(f"no recorded resource matches {' '.join(addresses)}")
+    rows = []
+    for a in chosen:
+        found = st.results(a)
+        rows.extend(found if all_generations else found[-1:])
+    if not rows:
+        raise RunnerError(f"no results recorded for {' '.join(addresses)} yet (jobs still running? try `runner wait`)")
+    return rows
+
+
+def _result_doc(r: dict[str, Any]) -> dict[str, Any]:
+    counts = r["counts"]
+    return {"address": r["address"], "generation": r["generation"], "shots": r["shots"],
+            "counts": counts[0] if len(counts) == 1 else counts, "digest": r["digest"],
+            "fetched_at": r["fetched_at"], **{k: v for k, v in r["data"].items() if k not in ("shots",)}}
+
+
+@click.command()
+@manifest_option
+@state_option
+@json_option
+@click.option("--limit", default=50, show_default=True, help="How many recent runs to show.")
+def history(manifest: str | None, state: str | None, as_json: bool, limit: int) -> int:
+    """Past applies: when, outcome, what changed, git commit, manifest digest, versions.
+
+    \b
+    Example:
+      runner history -m examples/quickstart.yaml
+    """
+    from runner import output
+
+    st = open_state(manifest, state)
+    try:
+        runs = st.applies(limit)
+    finally:
+        st.close()
+    if as_json:
+        output.dump_json(runs)
+        return 0
+    rows = []
+    for r in runs:
+        s = r["summary"] or {}
+        commit = (r["git_commit"] or "")[:10] + ("+dirty" if r["git_dirty"] else "") if r["git_commit"] else "-"
+        changed = ", ".join(f"{k} {v}" for k, v in s.items() if v and k != "unchanged") or "no changes"
+        rows.append({"id": r["id"], "started": r["started_at"], "operation": r["operation"], "outcome": r["outcome"],
+                     "changes": changed, "commit": commit, "manifest": (r["manifest_digest"] or "")[:12] or "-",
+                     "runner": r["versions"].get("runner", "-")})
+    output.table(rows, ["id", "started", "operation", "outcome", "changes", "commit", "manifest", "runner"])
+    return 0
+
+
+COMMANDS = [status, show, results, history]

@@ -1,0 +1,198 @@
+"""validate, plan, apply, schema, targets."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from runner.cli.common import json_option, state_option
+from runner.errors import ExitCode, ManifestError, UsageError
+
+MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False))
+
+
+@click.command()
+@MANIFEST
+@json_option
+def validate(manifest: str, as_json: bool) -> int:
+    """Check a manifest: schema, references, programs, sweep sizes.
+
+    Prints every problem as FILE:LINE:COLUMN: MESSAGE and exits 1 if there is any.
+
+    \b
+    Example:
+      runner validate examples/quickstart.yaml
+    """
+    from runner import api, output
+
+    try:
+        loaded = api.load(manifest)
+    except ManifestError as exc:
+        if as_json:
+            output.dump_json({"valid": False, "problems": [
+                {"file": p.location.file, "line": p.location.line, "column": p.location.column, "message": p.message}
+                for p in exc.problems]})
+            return int(ExitCode.ERROR)
+        raise
+    from runner.expand import expand
+
+    count = len(expand(loaded).resources)
+    if as_json:
+        output.dump_json({"valid": True, "problems": [], "resources": count})
+    else:
+        click.echo(f"{manifest}: valid ({count} resource(s))")
+    return 0
+
+
+@click.command()
+@MANIFEST
+@state_option
+@json_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
+@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan for `runner apply FILE`.")
+@click.option("--replace", "replace", metavar="ADDRESS", multiple=True, help="Force a new generation of ADDRESS.")
+def plan(manifest: str, state: str | None, as_json: bool, detailed_exitcode: bool, out: str | None,
+         replace: tuple[str, ...]) -> int:
+    """Show what apply would do: create, update, replace, delete.
+
+    Reads the state; never writes it and takes no lock.
+
+    \b
+    Examples:
+      runner plan examples/quickstart.yaml
+      runner plan examples/quickstart.yaml --json
+      runner plan examples/quickstart.yaml --out plan.json && runner apply plan.json
+    """
+    from runner import api, output, planfile
+
+    planned = api.plan(manifest, state=state, replace=replace)
+    if out:
+        planfile.save(out, planned.plan, planned.expansion, planned.snapshot, list(replace))
+    if as_json:
+        output.dump_json(planfile.plan_json(planned.plan, planned.expansion, planned.snapshot))
+    else:
+        click.echo(output.plan_text(planned.plan, header=_header(manifest, planned.snapshot)))
+        if out:
+            click.echo(f"\nSaved the plan to {out}. Apply exactly it with: runner apply {out}")
+    if detailed_exitcode and planned.plan.has_changes():
+        return int(ExitCode.CHANGES)
+    return 0
+
+
+def _header(manifest: str, snap: Any) -> str:
+    where = f"{snap.path} (serial {snap.serial})" if snap.exists else f"{snap.path} (new)"
+    return f"Plan for {manifest} against {where}:"
+
+
+@click.command()
+@click.argument("target", metavar="MANIFEST|PLANFILE", type=click.Path(dir_okay=False))
+@state_option
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+@json_option
+@click.option("--replace", "replace", metavar="ADDRESS", multiple=True, help="Force a new generation of ADDRESS.")
+@click.option("--parallelism", default=16, show_default=True, type=click.IntRange(1, 256), help="Concurrent provider calls.")
+@click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+              help="Wait this long for another apply to release the state lock.")
+def apply(target: str, state: str | None, yes: bool, as_json: bool, replace: tuple[str, ...],
+          parallelism: int, lock_timeout: float) -> int:
+    """Make the providers match the manifest (or execute a saved plan), exactly once.
+
+    Re-applying an unchanged manifest submits nothing.
+
+    \b
+    Examples:
+      runner apply examples/quickstart.yaml --yes
+      runner apply plan.json
+    """
+    from runner import api, output
+    from runner.apply import Report
+
+    printer = output.EventPrinter(json_lines=as_json)
+    interactive = sys.stdin.isatty() and not as_json
+
+    def show(planned: api.Planned) -> None:
+        if not as_json:
+            click.echo(output.plan_text(planned.plan, header=_header(target, planned.snapshot)))
+
+    def confirm(planned: api.Planned) -> bool:
+        if yes:
+            return True
+        if not interactive:
+            raise UsageError("apply needs --yes when stdin is not a terminal")
+        answer = click.prompt("\nApply these changes? Only 'yes' will be accepted", default="", show_default=False)
+        if answer.strip() != "yes":
+            click.echo("Apply cancelled; nothing was changed.")
+            return False
+        return True
+
+    result = api.apply(target, state=state, emit=printer, confirm=confirm, replace=replace,
+                       lock_timeout=lock_timeout, parallelism=parallelism, on_plan=show)
+    if not isinstance(result, Report):
+        if not result.plan.has_changes():
+            if as_json:
+                printer.stream.write('{"event": "NoChanges", "submitted": 0}\n')
+            return 0
+        return int(ExitCode.ERROR)
+    if not as_json:
+        _print_results(target, state, result.touched)
+    return 0 if result.outcome == "ok" else int(ExitCode.INTERRUPTED if result.outcome == "interrupted" else ExitCode.ERROR)
+
+
+def _print_results(target: str, state: str | None, touched: list[str]) -> None:
+    from runner import api, output, planfile
+
+    if planfile.is_plan_file(target):
+        return
+    rows = [r for r in api.results(state=api.state_path(target, state)) if r["address"] in set(touched)]
+    if not rows:
+        return
+    click.echo("\nResults:")
+    for row in rows[:20]:
+        counts = row["counts"]
+        text = output.counts_text(counts[0]) if len(counts) == 1 else f"{len(counts)} circuits"
+        click.echo(f"  {row['address']}  {text}")
+    if len(rows) > 20:
+        click.echo(f"  ... and {len(rows) - 20} more: runner results -m {target}")
+
+
+@click.command()
+def schema() -> int:
+    """Print the manifest JSON Schema (2020-12) that editors and `validate` use.
+
+    \b
+    Example:
+      runner schema > manifest.schema.json
+    """
+    from runner.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+    return 0
+
+
+@click.command()
+@MANIFEST
+@json_option
+def targets(manifest: str, as_json: bool) -> int:
+    """List a manifest's targets: provider, target name, endpoint.
+
+    \b
+    Example:
+      runner targets examples/quickstart.yaml
+    """
+    from runner import api, output
+
+    loaded = api.load(manifest)
+    rows = [{"name": t.name, "provider": t.provider, "target": t.target,
+             "endpoint": t.config.get("endpoint", "(default)" if t.provider != "local" else "-")}
+            for t in sorted(loaded.targets.values(), key=lambda t: t.name)]
+    if as_json:
+        output.dump_json(rows)
+    else:
+        output.table(rows, ["name", "provider", "target", "endpoint"])
+    return 0
+
+
+COMMANDS = [validate, plan, apply, schema, targets]
+

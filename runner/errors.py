@@ -1,0 +1,135 @@
+"""One error hierarchy: every user-facing failure is a RunnerError carrying its exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in the README and docs/exit-codes.md."""
+
+    OK = 0
+    ERROR = 1
+    CHANGES = 2  # only with `plan --detailed-exitcode`
+    STALE_PLAN = 3
+    LOCK_CONFLICT = 4
+    OVER_BUDGET = 5
+    USAGE = 64  # click's default 2 would collide with CHANGES
+    INTERRUPTED = 130
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a file, 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located validation problem."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        loc = self.location
+        return (loc.file, loc.line, loc.column, self.message)
+
+
+class RunnerError(Exception):
+    """Base of every error runner reports to a user."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def lines(self) -> list[str]:
+        """The lines printed on stderr for this error."""
+        return [f"error: {self.message}"]
+
+
+class ManifestError(RunnerError):
+    """The manifest has one or more located problems."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        ordered = sorted(set(problems), key=Problem.sort_key)
+        super().__init__(f"{len(ordered)} problem(s) in the manifest")
+        self.problems = ordered
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class UsageError(RunnerError):
+    """The command line itself is wrong."""
+
+    exit_code = ExitCode.USAGE
+
+
+class StateError(RunnerError):
+    """The state file is missing, corrupt, foreign or from a newer runner."""
+
+
+class PlanError(RunnerError):
+    """The plan cannot be made or executed as asked (protected resources, bad plan file)."""
+
+
+class StalePlanError(RunnerError):
+    """A saved plan no longer matches the state it was made against."""
+
+    exit_code = ExitCode.STALE_PLAN
+
+
+class LockConflictError(RunnerError):
+    """Another process holds the state lock."""
+
+    exit_code = ExitCode.LOCK_CONFLICT
+
+
+class BudgetExceededError(RunnerError):
+    """The plan's estimated cost exceeds the manifest's budget."""
+
+    exit_code = ExitCode.OVER_BUDGET
+
+
+class InterruptedRunError(RunnerError):
+    """The run was interrupted (Ctrl-C); what was in flight has been recorded."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class ProviderError(RunnerError):
+    """A provider call failed; subclasses say whether retrying can help."""
+
+
+class TransientError(ProviderError):
+    """Timeouts, 429 and 5xx: retrying later may succeed."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthError(ProviderError):
+    """Credentials missing, wrong or not allowed."""
+
+
+class RejectedError(ProviderError):
+    """The provider refused the request as given; retrying the same call will not help."""
+
+
+class NotFoundError(RejectedError):
+    """The provider says the remote object does not exist."""

@@ -1,0 +1,141 @@
+"""Value objects for a loaded manifest: what the user declared, with defaults applied."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.yamlsource import Path
+
+Scalar = str | int | float | bool
+LOCAL_TARGET = "local"
+DEFAULT_SHOTS = 1000
+DEFAULT_MAX_JOBS = 10_000
+
+
+@dataclass(frozen=True)
+class Program:
+    """A program's text, identified by the digest of its contents (and its includes)."""
+
+    label: str
+    text: str
+    format: str  # qasm2 | qasm3 | pulser
+    digest: str
+    include_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A named backend; `config` keeps provider settings such as endpoint and credential refs."""
+
+    name: str
+    provider: str
+    target: str
+    options: Mapping[str, Any]
+    config: Mapping[str, Any]
+    tags: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    path: Path = ()
+
+    def identity(self) -> dict[str, Any]:
+        """The part of a target that decides what runs; endpoints and credentials are not in it."""
+        return {"provider": self.provider, "target": self.target, "options": dict(self.options)}
+
+
+@dataclass(frozen=True)
+class Attrs:
+    """In-place attributes: changing them updates a resource without rerunning it."""
+
+    tags: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A sweep: value lists per key plus GitHub-Actions-style include and exclude entries."""
+
+    axes: Mapping[str, tuple[Scalar, ...]]
+    include: tuple[Mapping[str, Scalar], ...] = ()
+    exclude: tuple[Mapping[str, Scalar], ...] = ()
+
+
+@dataclass(frozen=True)
+class Session:
+    name: str
+    target: str
+    job_failure_policy: str
+    priority: str | None
+    keep_open: bool
+    attrs: Attrs
+    protect: bool
+    path: Path
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    target: str
+    session: str | None
+    programs: tuple[Program, ...]
+    shots: int
+    params: Mapping[str, Scalar]
+    matrix: Matrix | None
+    options: Mapping[str, Any]
+    priority: str | None
+    attrs: Attrs
+    protect: bool
+    path: Path
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    name: str | None
+    runs: int
+    variables: Mapping[str, Any]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Batch:
+    name: str
+    target: str
+    sequence: Program
+    open: bool
+    runs: int
+    jobs: tuple[BatchJob, ...]
+    matrix: Matrix | None
+    configuration: Mapping[str, Any]
+    webhook: str | None
+    attrs: Attrs
+    protect: bool
+    path: Path
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    target: str
+    workload_type: str
+    backend: str
+    config: Mapping[str, Any]
+    attrs: Attrs
+    protect: bool
+    path: Path
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest."""
+
+    path: str
+    base_dir: str
+    digest: str
+    project: str
+    max_jobs: int
+    targets: Mapping[str, Target]
+    sessions: Mapping[str, Session]
+    jobs: Mapping[str, Job]
+    batches: Mapping[str, Batch]
+    workloads: Mapping[str, Workload]

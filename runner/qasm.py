@@ -1,0 +1,115 @@
+"""OpenQASM 2 and 3 programs: version detection, parsing into qiskit circuits, inspection."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_HEADER = re.compile(r"^\s*OPENQASM\s+(\d+)(?:\.(\d+))?\s*;", re.M)
+_INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"\s*;', re.M)
+_STANDARD_INCLUDES = {"qelib1.inc", "stdgates.inc"}
+_LINE_COL = re.compile(r"(\d+),(\d+):\s*(.*)", re.S)
+
+
+class ProgramError(Exception):
+    """A program that does not parse; line and column are 1-based within the program text."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    """What validation and expansion need to know about a parsed program."""
+
+    version: int
+    inputs: tuple[str, ...]
+    num_qubits: int
+    num_clbits: int
+    measures: bool
+
+
+def version_of(text: str) -> int:
+    """2 or 3 from the OPENQASM header; a program without one is OpenQASM 3 (the header is optional)."""
+    match = _HEADER.search(_COMMENTS.sub("", text))
+    return int(match.group(1)) if match else 3
+
+
+def includes(text: str) -> list[str]:
+    """Include files named by the program, besides the standard gate libraries."""
+    names = _INCLUDE.findall(_COMMENTS.sub("", text))
+    return [n for n in names if n not in _STANDARD_INCLUDES]
+
+
+def parse(text: str, include_dir: str | None = None) -> QuantumCircuit:
+    """Parse with the loader the header asks for; errors become ProgramError with a position."""
+    version = version_of(text)
+    if version == 2:
+        return _parse2(text, include_dir)
+    if version == 3:
+        return _parse3(text)
+    raise ProgramError(f"unsupported OpenQASM version {version} (use 2 or 3)")
+
+
+def _parse2(text: str, include_dir: str | None) -> QuantumCircuit:
+    import qiskit.qasm2
+
+    paths = (include_dir,) if include_dir else ()
+    try:
+        return qiskit.qasm2.loads(
+            text,
+            include_path=paths,
+            custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
+        )
+    except qiskit.qasm2.QASM2ParseError as exc:
+        raise _positioned(str(exc).strip().strip("\"").replace("<input>:", "", 1)) from None
+
+
+def _parse3(text: str) -> QuantumCircuit:
+    import qiskit.qasm3
+
+    try:
+        return qiskit.qasm3.loads(text)
+    except Exception as exc:  # the importer raises several unrelated types
+        raise _qasm3_error(exc) from None
+
+
+def _qasm3_error(exc: BaseException) -> ProgramError:
+    message = str(exc).strip().strip('"')
+    if message:
+        return _positioned(message)
+    cause: Any = exc.__cause__
+    recognition = cause.args[0] if cause is not None and cause.args else None
+    token = getattr(recognition, "offendingToken", None)
+    if token is not None:
+        return ProgramError(f"syntax error at '{token.text}'", token.line, token.column + 1)
+    return ProgramError("syntax error")
+
+
+def _positioned(message: str) -> ProgramError:
+    match = _LINE_COL.match(message.strip())
+    if not match:
+        return ProgramError(message)
+    line, col, rest = match.groups()
+    return ProgramError(rest.strip(), int(line), int(col) + 1)
+
+
+@lru_cache(maxsize=256)
+def inspect(text: str, include_dir: str | None = None) -> ProgramInfo:
+    """Parse and summarise a program (cached by text: sweeps share one program)."""
+    circuit = parse(text, include_dir)
+    measures = any(inst.operation.name == "measure" for inst in circuit.data)
+    return ProgramInfo(
+        version=version_of(text),
+        inputs=tuple(sorted(p.name for p in circuit.parameters)),
+        num_qubits=circuit.num_qubits,
+        num_clbits=circuit.num_clbits,
+        measures=measures,
+    )

@@ -1,0 +1,180 @@
+"""A lease on the state file: owner, host, pid, operation, heartbeat, expiry, fencing number.
+
+A second writer waits up to its timeout, then fails naming the holder. A lease whose holder
+stopped heart-beating expires and is taken over; a holder on this machine whose process is
+gone is taken over at once. Every write transaction checks the fence, so a process that lost
+its lease can never write again.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from runner.errors import LockConflictError
+
+if TYPE_CHECKING:
+    from runner.state.store import State
+
+DEFAULT_TTL = 15.0
+
+
+@dataclass(frozen=True)
+class Holder:
+    owner: str
+    host: str
+    pid: int
+    ns: str
+    operation: str
+    acquired_at: str
+    heartbeat_at: str
+    expires_at: float
+    fence: int
+
+    def describe(self, now: float) -> str:
+        left = self.expires_at - now
+        expiry = f"lease expires in {left:.0f}s" if left > 0 else "lease expired"
+        return f"{self.operation} by {self.owner} (pid {self.pid} on {self.host}, since {self.acquired_at}, {expiry})"
+
+
+def _namespace() -> str:
+    # pids only mean something inside one pid namespace (containers share hostnames and volumes)
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "unknown"
+
+
+def read_holder(conn: sqlite3.Connection) -> Holder | None:
+    row = conn.execute("SELECT * FROM lock WHERE id = 1").fetchone()
+    if row is None:
+        return None
+    return Holder(row["owner"], row["host"], row["pid"], row["ns"], row["operation"], row["acquired_at"],
+                  row["heartbeat_at"], row["expires_at"], row["fence"])
+
+
+def check_fence(conn: sqlite3.Connection, fence: int) -> None:
+    """Inside a write transaction: refuse to write if our lease was taken over."""
+    row = conn.execute("SELECT fence, owner FROM lock WHERE id = 1").fetchone()
+    if row is None or row["fence"] != fence:
+        who = f" by {row['owner']}" if row is not None else ""
+        raise LockConflictError(f"this process lost the state lock (taken over{who}); stopping without writing")
+
+
+def _gone(holder: Holder) -> bool:
+    """True when the holder is a process on this machine that no longer exists."""
+    if holder.host != socket.gethostname() or holder.ns != _namespace():
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Lease:
+    """Holds the state lock while an operation writes."""
+
+    def __init__(self, state: State, operation: str, *, ttl: float = DEFAULT_TTL,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.state, self.operation, self.ttl = state, operation, ttl
+        self.clock, self.sleep = clock, sleep
+        self.owner = f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.fence: int | None = None
+        self.took_over: Holder | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self, timeout: float = 0.0) -> Lease:
+        """Take the lease, waiting up to `timeout` seconds for a live holder to let go."""
+        deadline = self.clock() + timeout
+        while True:
+            holder = self._try()
+            if holder is None:
+                self._start_heartbeat()
+                return self
+            if self.clock() >= deadline:
+                raise LockConflictError(
+                    f"the state is locked: {holder.describe(self.clock())}. "
+                    "Wait for it, raise --lock-timeout, or run `runner state unlock` if that process is gone"
+                )
+            self.sleep(min(0.2, max(0.0, deadline - self.clock())))
+
+    def _try(self) -> Holder | None:
+        conn, now = self.state.conn, self.clock()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            holder = read_holder(conn)
+            if holder is not None and holder.expires_at > now and not _gone(holder):
+                conn.execute("COMMIT")
+                return holder
+            fence = (holder.fence if holder else 0) + 1
+            from runner.state.store import iso
+
+            conn.execute(
+                "INSERT OR REPLACE INTO lock (id, owner, host, pid, ns, operation, acquired_at, heartbeat_at, "
+                "expires_at, fence) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.owner, socket.gethostname(), os.getpid(), _namespace(), self.operation, iso(now), iso(now),
+                 now + self.ttl, fence),
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self.took_over = holder
+        self.fence = self.state.fence = fence
+        return None
+
+    def _start_heartbeat(self) -> None:
+        self._thread = threading.Thread(target=self._beat, name="runner-lease", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        from runner.state.store import iso
+
+        conn = sqlite3.connect(self.state.path, isolation_level=None, timeout=30)
+        try:
+            while not self._stop.wait(self.ttl / 3):
+                now = self.clock()
+                cur = conn.execute(
+                    "UPDATE lock SET heartbeat_at = ?, expires_at = ? WHERE id = 1 AND fence = ?",
+                    (iso(now), now + self.ttl, self.fence),
+                )
+                if cur.rowcount == 0:
+                    return  # taken over: the fence check stops our next write
+        except sqlite3.Error:
+            return
+        finally:
+            conn.close()
+
+    def release(self) -> None:
+        """Let go of the lease (only if it is still ours)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.fence is not None:
+            self.state.conn.execute("DELETE FROM lock WHERE id = 1 AND fence = ?", (self.fence,))
+        self.fence = self.state.fence = None
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def force_unlock(state: State) -> Holder | None:
+    """Remove whatever lease is recorded; returns who held it."""
+    holder = read_holder(state.conn)
+    state.conn.execute("DELETE FROM lock WHERE id = 1")
+    return holder

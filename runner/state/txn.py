@@ -1,0 +1,190 @@
+"""Writes to the state file, always inside one State.transaction()."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from runner.fingerprint import digest
+from runner.providers.base import TERMINAL, Observation, Result
+from runner.resources import Desired
+
+if TYPE_CHECKING:
+    from runner.state.store import State
+
+
+class Txn:
+    """One transaction; every row it writes is stamped with its serial."""
+
+    def __init__(self, state: State, serial: int, now: str) -> None:
+        self.state, self.conn, self.serial, self.now = state, state.conn, serial, now
+
+    def _x(self, sql: str, params: tuple[Any, ...] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    # runs ----------------------------------------------------------------------------------------
+    def begin_run(self, operation: str, info: Mapping[str, Any]) -> int:
+        """A history row for an apply (or destroy, refresh, ...); returns its id."""
+        from runner.state.store import dumps
+
+        cur = self._x(
+            "INSERT INTO applies (operation, started_at, outcome, manifest, manifest_digest, plan_digest, "
+            "git_commit, git_dirty, versions, serial_before, user, host) "
+            "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (operation, self.now, info.get("manifest"), info.get("manifest_digest"), info.get("plan_digest"),
+             info.get("git_commit"), info.get("git_dirty"), dumps(info.get("versions", {})),
+             self.serial, info.get("user"), info.get("host")),
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, outcome: str, summary: Mapping[str, Any], serial_after: int) -> None:
+        from runner.state.store import dumps
+
+        self._x(
+            "UPDATE applies SET finished_at = ?, outcome = ?, summary = ?, serial_after = ? WHERE id = ?",
+            (self.now, outcome, dumps(summary), serial_after, run_id),
+        )
+
+    # submissions ---------------------------------------------------------------------------------
+    def start(self, d: Desired, generation: int, token: str, run_id: int | None,
+              parent_remote_id: str | None = None, operation: str = "create",
+              origin: Mapping[str, Any] | None = None) -> int:
+        """Record the intent to create generation `generation` of a resource; returns the intent id."""
+        from runner.state.store import attrs_json, dumps
+
+        self._x(
+            "INSERT INTO resources (address, kind, target, provider, parent, generation, fingerprint, spec, "
+            "attrs, lifecycle, protect, status, remote_id, detail, created_at, updated_at, serial) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting', NULL, '{}', ?, ?, ?) "
+            "ON CONFLICT(address) DO UPDATE SET kind=excluded.kind, target=excluded.target, "
+            "provider=excluded.provider, parent=excluded.parent, generation=excluded.generation, "
+            "fingerprint=excluded.fingerprint, spec=excluded.spec, attrs=excluded.attrs, "
+            "lifecycle=excluded.lifecycle, protect=excluded.protect, status='submitting', remote_id=NULL, "
+            "detail='{}', updated_at=excluded.updated_at, serial=excluded.serial",
+            (d.address, d.kind, d.target, d.provider, d.parent, generation, d.fingerprint, dumps(d.spec),
+             attrs_json(d.attrs), dumps(dict(d.lifecycle)), int(d.protect), self.now, self.now, self.serial),
+        )
+        self._x(
+            "INSERT INTO generations (address, generation, kind, fingerprint, spec, token, parent_remote_id, "
+            "status, origin, apply_id, created_at, serial) VALUES (?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?, ?) "
+            "ON CONFLICT(address, generation) DO UPDATE SET status='submitting', token=excluded.token, "
+            "parent_remote_id=excluded.parent_remote_id, apply_id=excluded.apply_id, serial=excluded.serial",
+            (d.address, generation, d.kind, d.fingerprint, dumps(d.spec), token, parent_remote_id,
+             dumps(dict(origin or {})), run_id, self.now, self.serial),
+        )
+        cur = self._x(
+            "INSERT INTO intents (address, generation, operation, token, fingerprint, state, apply_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            (d.address, generation, operation, token, d.fingerprint, run_id, self.now),
+        )
+        return int(cur.lastrowid or 0)
+
+    def succeed(self, address: str, generation: int, obs: Observation, intent_id: int | None,
+                provenance: Mapping[str, Any] | None = None) -> None:
+        """The create call returned: commit the remote id and what the provider reported."""
+        from runner.state.store import dumps
+
+        finished = self.now if obs.status in TERMINAL else None
+        self._x(
+            "UPDATE resources SET status = ?, remote_id = ?, detail = ?, updated_at = ?, serial = ? "
+            "WHERE address = ? AND generation = ?",
+            (obs.status, obs.remote_id, dumps(dict(obs.detail)), self.now, self.serial, address, generation),
+        )
+        self._x(
+            "UPDATE generations SET status = ?, remote_id = ?, submitted_at = ?, finished_at = ?, "
+            "provenance = ?, serial = ? WHERE address = ? AND generation = ?",
+            (obs.status, obs.remote_id, self.now, finished, dumps(dict(provenance or {})), self.serial,
+             address, generation),
+        )
+        if intent_id is not None:
+            self._resolve(intent_id, "done", obs.remote_id, {})
+        if obs.result is not None:
+            self.record_result(address, generation, obs.result)
+
+    def fail(self, address: str, generation: int, error: str, intent_id: int | None) -> None:
+        """The create call was refused: nothing exists remotely."""
+        from runner.state.store import dumps
+
+        detail = dumps({"error": error})
+        self._x(
+            "UPDATE resources SET status = 'submit_failed', detail = ?, updated_at = ?, serial = ? "
+            "WHERE address = ? AND generation = ?",
+            (detail, self.now, self.serial, address, generation),
+        )
+        self._x(
+            "UPDATE generations SET status = 'submit_failed', serial = ? WHERE address = ? AND generation = ?",
+            (self.serial, address, generation),
+        )
+        if intent_id is not None:
+            self._resolve(intent_id, "failed", None, {"error": error})
+
+    def _resolve(self, intent_id: int, outcome: str, remote_id: str | None, detail: Mapping[str, Any]) -> None:
+        from runner.state.store import dumps
+
+        self._x(
+            "UPDATE intents SET state = ?, remote_id = ?, detail = ?, resolved_at = ? WHERE id = ?",
+            (outcome, remote_id, dumps(dict(detail)), self.now, intent_id),
+        )
+
+    def record_result(self, address: str, generation: int, result: Result) -> None:
+        from runner.state.store import dumps
+
+        counts = [dict(c) for c in result.counts]
+        self._x(
+            "INSERT OR REPLACE INTO results (address, generation, counts, shots, data, digest, fetched_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (address, generation, dumps(counts), result.shots, dumps(dict(result.data)), digest(counts), self.now),
+        )
+
+    # in-place changes ----------------------------------------------------------------------------
+    def observe(self, address: str, obs: Observation) -> None:
+        """A newer status (from refresh, wait, cancel or close)."""
+        from runner.state.store import dumps
+
+        row = self._x("SELECT generation, detail FROM resources WHERE address = ?", (address,)).fetchone()
+        if row is None:
+            return
+        finished = self.now if obs.status in TERMINAL else None
+        self._x(
+            "UPDATE resources SET status = ?, detail = ?, updated_at = ?, serial = ? WHERE address = ?",
+            (obs.status, dumps(dict(obs.detail)), self.now, self.serial, address),
+        )
+        self._x(
+            "UPDATE generations SET status = ?, finished_at = COALESCE(finished_at, ?), serial = ? "
+            "WHERE address = ? AND generation = ?",
+            (obs.status, finished, self.serial, address, row["generation"]),
+        )
+        if obs.result is not None:
+            self.record_result(address, row["generation"], obs.result)
+
+    def set_attrs(self, d: Desired) -> None:
+        from runner.state.store import attrs_json, dumps
+
+        self._x(
+            "UPDATE resources SET attrs = ?, lifecycle = ?, protect = ?, updated_at = ?, serial = ? WHERE address = ?",
+            (attrs_json(d.attrs), dumps(dict(d.lifecycle)), int(d.protect), self.now, self.serial, d.address),
+        )
+
+    def set_lifecycle(self, address: str, lifecycle: Mapping[str, Any]) -> None:
+        from runner.state.store import dumps
+
+        self._x(
+            "UPDATE resources SET lifecycle = ?, updated_at = ?, serial = ? WHERE address = ?",
+            (dumps(dict(lifecycle)), self.now, self.serial, address),
+        )
+
+    def retire(self, address: str, generation: int, reason: str) -> None:
+        """A generation is superseded or deleted; it stays in history with its results."""
+        self._x(
+            "UPDATE generations SET retired_at = ?, retired_reason = ?, serial = ? "
+            "WHERE address = ? AND generation = ? AND retired_at IS NULL",
+            (self.now, reason, self.serial, address, generation),
+        )
+
+    def forget(self, address: str, reason: str) -> None:
+        """Stop managing a resource: its generations stay in history."""
+        row = self._x("SELECT generation FROM resources WHERE address = ?", (address,)).fetchone()
+        if row is not None:
+            self.retire(address, row["generation"], reason)
+        self._x("DELETE FROM resources WHERE address = ?", (address,))

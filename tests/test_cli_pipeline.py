@@ -1,0 +1,143 @@
+"""The core acceptance points, end to end through the CLI on the local simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, Ran, write
+
+QUICK = "examples/quickstart.yaml"
+
+
+def test_apply_then_apply_again_submits_nothing(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    first: Ran = cli("apply", QUICK, "--yes")
+    assert first.code == 0, first.err
+    assert "Apply complete: 5 created, 0 updated, 0 replaced, 0 deleted, 0 failed" in first.out
+    assert "job.bell  00=" in first.out  # results are printed
+    second: Ran = cli("apply", QUICK, "--yes")
+    assert second.code == 0
+    assert "No changes. 5 resource(s) match the manifest; nothing to submit." in second.out
+    assert "created" not in second.out
+    assert cli("plan", QUICK, "--detailed-exitcode").code == 0
+    history = json.loads(cli("history", "-m", QUICK, "--json").out)
+    assert [h["summary"]["create"] for h in history] == [5]  # the no-op apply submitted nothing
+
+
+def test_changing_one_sweep_value_is_one_create_and_one_delete(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("apply", QUICK, "--yes").code == 0
+    path = examples / "quickstart.yaml"
+    path.write_text(path.read_text().replace("3.1416]", "3.0]"))
+    ran: Ran = cli("plan", QUICK, "--json", "--detailed-exitcode")
+    assert ran.code == 2
+    doc = json.loads(ran.out)
+    assert doc["format_version"] == "1"
+    assert doc["summary"] == {"create": 1, "update": 0, "replace": 0, "delete": 1, "noop": 4}
+    changed = [(c["address"], c["action"], c["reason"]) for c in doc["changes"] if c["action"] != "noop"]
+    assert changed == [
+        ("job.rotation[theta=3.0]", "create", "not in state"),
+        ("job.rotation[theta=3.1416]", "delete", "not in the manifest"),
+    ]
+    text = cli("plan", QUICK).out
+    assert "  + job.rotation[theta=3.0]" in text and "  - job.rotation[theta=3.1416]" in text
+    assert "Plan: 1 to create, 0 to update, 0 to replace, 1 to delete, 4 unchanged." in text
+
+
+def test_in_place_update_and_replace(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    m = write(project, "m.yaml", "version: 1\nproject: p\njobs:\n  bell: {program: circuits/bell.qasm, shots: 100}\n")
+    assert cli("apply", str(m), "--yes").code == 0
+    m.write_text(m.read_text().replace("shots: 100}", "shots: 100, tags: [new]}"))
+    plan = json.loads(cli("plan", str(m), "--json").out)
+    assert [(c["action"], c["reason"]) for c in plan["changes"]] == [("update", "tags +new")]
+    assert cli("apply", str(m), "--yes").code == 0
+    m.write_text(m.read_text().replace("shots: 100", "shots: 200"))
+    plan = json.loads(cli("plan", str(m), "--json").out)
+    assert [(c["action"], c["reason"]) for c in plan["changes"]] == [("replace", "shots 100 -> 200")]
+    assert cli("apply", str(m), "--yes").code == 0
+    shown = json.loads(cli("show", "job.bell", "-m", str(m), "--json").out)
+    assert [(g["generation"], g["retired_reason"]) for g in shown["generations"]] == [
+        (1, "replaced by generation 2"), (2, None)]
+    assert [g["result"]["shots"] for g in shown["generations"]] == [100, 200]  # the old results are kept
+    assert shown["attrs"]["tags"] == ["new"]
+
+
+def test_saved_plan_is_refused_once_the_state_moved(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("plan", QUICK, "--out", "plan.json").code == 0
+    assert cli("apply", QUICK, "--yes").code == 0
+    ran: Ran = cli("apply", "plan.json")
+    assert ran.code == 3
+    assert ran.err.startswith("error: plan.json is stale: the state changed since it was saved (it did not exist then, now serial ")
+    assert " by apply #1 at " in ran.err
+    assert "written: job.bell, job.rotation[theta=0.0], job.rotation[theta=0.7854]" in ran.err
+    assert ran.err.rstrip().endswith("run `runner plan` again")
+
+
+def test_saved_plan_applies_when_fresh(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("apply", QUICK, "--yes").code == 0
+    path = examples / "quickstart.yaml"
+    path.write_text(path.read_text().replace("3.1416]", "3.0]"))
+    assert cli("plan", QUICK, "--out", "plan.json").code == 0
+    ran: Ran = cli("apply", "plan.json")
+    assert ran.code == 0, ran.err
+    assert "Apply complete: 1 created, 0 updated, 0 replaced, 1 deleted, 0 failed" in ran.out
+    assert cli("plan", QUICK, "--detailed-exitcode").code == 0
+
+
+def test_same_manifest_in_two_fresh_states_gives_identical_counts(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    for name in ("one.db", "two.db"):
+        assert cli("apply", QUICK, "--yes", "--state", name).code == 0
+    one = json.loads(cli("results", "--state", "one.db", "--json").out)
+    two = json.loads(cli("results", "--state", "two.db", "--json").out)
+    assert [(r["address"], r["counts"], r["seed"]) for r in one] == [(r["address"], r["counts"], r["seed"]) for r in two]
+    assert len(one) == 5
+
+
+def test_apply_refuses_without_a_terminal_or_yes(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    ran: Ran = cli("apply", QUICK)
+    assert (ran.code, ran.err) == (64, "error: apply needs --yes when stdin is not a terminal\n")
+    assert not (examples / ".runner").exists()
+
+
+def test_state_file_is_private_and_results_export(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("apply", QUICK, "--yes").code == 0
+    mode = stat.S_IMODE(os.stat(examples / ".runner" / "state.db").st_mode)
+    assert mode == 0o600
+    one = json.loads(cli("results", "job.bell", "-m", QUICK, "--json").out)
+    assert one["address"] == "job.bell" and one["generation"] == 1 and sum(one["counts"].values()) == 1000
+    assert set(one["counts"]) <= {"00", "01", "10", "11"} and one["engine"]["name"] == "qiskit-aer"
+    csv_text = cli("results", "job.rotation*", "-m", QUICK, "--format", "csv").out.splitlines()
+    assert csv_text[0] == "address,generation,circuit,bitstring,count"
+    assert csv_text[1] == "job.rotation[theta=0.0],1,0,0,1000"
+    rows = json.loads(cli("status", "-m", QUICK, "--json").out)
+    assert set(rows[0]) == {"address", "kind", "status", "generation", "remote_id", "updated"}
+    assert {r["status"] for r in rows} == {"succeeded"}
+
+
+def test_usage_errors_have_their_own_code(cli) -> None:  # type: ignore[no-untyped-def]
+    ran: Ran = cli("plan")
+    assert ran.code == 64
+    assert ran.err.startswith("error: Missing argument 'MANIFEST'.")
+    assert cli("apply", "x.yaml", "--parallelism", "0").code == 64
+    assert cli("nonsense").code == 64
+
+
+def test_missing_manifest_and_state_are_one_line_errors(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("validate", "nope.yaml").err == "error: manifest not found: nope.yaml\n"
+    ran: Ran = cli("status", "--state", "none.db")
+    assert (ran.code, ran.err) == (1, "error: no state file at none.db: nothing has been applied with it yet\n")
+
+
+def test_console_script_and_module_entry_points(examples: Path) -> None:
+    exe = Path(sys.executable).with_name("runner")
+    for argv in ([str(exe), "validate", QUICK], [sys.executable, "-m", "runner", "validate", QUICK]):
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=examples.parent, timeout=120)
+        assert (done.returncode, done.stdout) == (0, f"{QUICK}: valid (5 resource(s))\n"), done.stderr
+
+
+def test_schema_command_prints_the_shipped_schema(cli) -> None:  # type: ignore[no-untyped-def]
+    ran: Ran = cli("schema")
+    assert json.loads(ran.out) == json.loads((ROOT / "schemas" / "manifest.v1.json").read_text())
