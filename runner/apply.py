@@ -107,7 +107,7 @@ class Applier:
         self.emit(RunFinished(self.operation, outcome, summary, round(time.monotonic() - started, 3)))
 
     def _summary(self) -> dict[str, int]:
-        base = {"create": 0, "update": 0, "replace": 0, "delete": 0, "failed": 0, "skipped": 0}
+        base = {"create": 0, "update": 0, "replace": 0, "delete": 0, "failed": 0, "skipped": 0, "jobs_failed": 0}
         base.update(self.counts)
         base["unchanged"] = len(self.plan.changes) - len(self.changes)
         return base
@@ -262,6 +262,7 @@ class Applier:
         self.counts[op.change.action] += 1
         self.touched.append(op.address)
         if obs.status == FAILED:
+            self.counts["jobs_failed"] += 1
             self.failures.append(f"{op.address}: {obs.detail.get('error', 'failed')}")
         self.emit(ResourceDone(op.address, op.change.action, obs.status, obs.remote_id, dict(obs.detail)))
 
@@ -376,7 +377,8 @@ class Applier:
                 if obs is not None:
                     txn.observe(change.address, obs)
                 txn.set_lifecycle(change.address, {"keep_open": False, "closed": True})
-            self.emit(ResourceDone(change.address, "close", obs.status if obs else FAILED))
+            if obs is not None:
+                self.emit(ResourceDone(change.address, "close", obs.status))
 
     def _session_failed(self, address: str) -> bool:
         rec = self.state.resource(address)

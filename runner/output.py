@@ -71,6 +71,8 @@ class EventPrinter:
             s = event.summary
             done = ", ".join(f"{s.get(k, 0)} {_PAST[k]}" for k in ("create", "update", "replace", "delete"))
             extra = f", {s.get('failed', 0)} failed" + (f", {s['skipped']} skipped" if s.get("skipped") else "")
+            if s.get("jobs_failed"):
+                extra += f"; {s['jobs_failed']} job(s) ran and failed"
             word = {"ok": "complete", "failed": "finished with failures", "interrupted": "interrupted"}[event.outcome]
             return f"{event.operation.capitalize()} {word}: {done}{extra} ({event.seconds:.1f}s)."
         return None

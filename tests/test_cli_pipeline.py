@@ -141,3 +141,20 @@ def test_console_script_and_module_entry_points(examples: Path) -> None:
 def test_schema_command_prints_the_shipped_schema(cli) -> None:  # type: ignore[no-untyped-def]
     ran: Ran = cli("schema")
     assert json.loads(ran.out) == json.loads((ROOT / "schemas" / "manifest.v1.json").read_text())
+
+
+def test_lock_conflict_exit_code_and_unlock(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    from runner.state import Lease, State
+
+    assert cli("apply", QUICK, "--yes").code == 0
+    path = examples / "quickstart.yaml"
+    path.write_text(path.read_text().replace("3.1416]", "3.0]"))
+    holder = Lease(State.open(str(examples / ".runner" / "state.db")), "apply").acquire()
+    ran: Ran = cli("apply", QUICK, "--yes", "--lock-timeout", "0.3")
+    assert ran.code == 4
+    assert ran.err.startswith(f"error: the state is locked: apply by {holder.owner} (pid {os.getpid()} on ")
+    assert cli("plan", QUICK).code == 0  # plan takes no lock
+    unlocked: Ran = cli("state", "unlock", "-m", QUICK)
+    assert unlocked.out.startswith(f"removed the lock held by {holder.owner}")
+    holder._stop.set()
+    assert cli("apply", QUICK, "--yes").code == 0

@@ -66,7 +66,8 @@ class LocalProvider:
         try:
             result = self._simulate(sub)
         except Exception as exc:  # a circuit the engine cannot run fails the job, not apply
-            return self._remember(Observation(remote_id, FAILED, "error", {"error": str(exc)}))
+            message = str(exc).strip().strip("'\"") or type(exc).__name__
+            return self._remember(Observation(remote_id, FAILED, "error", {"error": message}))
         return self._remember(Observation(remote_id, SUCCEEDED, "done", result=result))
 
     def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:

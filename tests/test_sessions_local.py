@@ -1,0 +1,51 @@
+"""Sessions on the local target: open, jobs, close; an abort policy stops at the first failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Ran, write
+
+WIDE = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[40] q;\nbit[40] c;\nh q[0];\nc = measure q;\n'
+
+
+def manifest(project: Path, policy: str) -> Path:
+    write(project, "circuits/wide.qasm", WIDE)
+    return write(project, "m.yaml", f"""version: 1
+project: s
+targets:
+  sv: {{provider: local, options: {{method: statevector}}}}
+sessions:
+  cal: {{target: sv, job_failure_policy: {policy}}}
+jobs:
+  a: {{session: cal, program: circuits/bell.qasm}}
+  b: {{session: cal, program: circuits/wide.qasm}}
+  c: {{session: cal, program: circuits/bell.qasm, shots: 10}}
+""")
+
+
+def test_abort_policy_fails_the_session_and_says_what_was_not_submitted(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    m = manifest(project, "abort")
+    ran: Ran = cli("apply", str(m), "--yes")
+    assert ran.code == 1
+    assert "error: session.cal failed (job_failure_policy: abort): job.b failed (" in ran.out
+    assert "is greater than maximum (30) in the coupling_map); not submitted: job.c" in ran.out
+    assert "0 failed, 1 skipped; 1 job(s) ran and failed" in ran.out
+    assert "job.c: not created: session.cal failed after job.b failed" in ran.out
+    status = {r["address"]: r["status"] for r in json.loads(cli("status", "-m", str(m), "--json").out)}
+    assert status == {"session.cal": "failed", "job.a": "succeeded", "job.b": "failed"}
+    plan = json.loads(cli("plan", str(m), "--json").out)
+    assert [(c["address"], c["action"]) for c in plan["changes"] if c["action"] != "noop"] == [
+        ("job.c", "create"), ("session.cal", "replace")]
+
+
+def test_continue_policy_runs_everything_and_closes_the_session(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    m = manifest(project, "continue")
+    ran: Ran = cli("apply", str(m), "--yes")
+    assert ran.code == 1  # a job failed, so apply reports failure
+    status = {r["address"]: r["status"] for r in json.loads(cli("status", "-m", str(m), "--json").out)}
+    assert status == {"session.cal": "succeeded", "job.a": "succeeded", "job.b": "failed", "job.c": "succeeded"}
+    shown = json.loads(cli("show", "session.cal", "-m", str(m), "--json").out)
+    assert shown["lifecycle"] == {"keep_open": False, "closed": True}
+    assert cli("plan", str(m), "--detailed-exitcode").code == 0
