@@ -158,3 +158,24 @@ def test_lock_conflict_exit_code_and_unlock(examples: Path, cli) -> None:  # typ
     assert unlocked.out.startswith(f"removed the lock held by {holder.owner}")
     holder._stop.set()
     assert cli("apply", QUICK, "--yes").code == 0
+
+
+def test_history_records_git_commit_dirtiness_and_versions(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    def git(*args: str) -> str:
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@t"}
+        return subprocess.run(["git", *args], cwd=examples, capture_output=True, text=True, env=env, check=True).stdout
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "experiment")
+    commit = git("rev-parse", "HEAD").strip()
+    assert cli("apply", QUICK, "--yes").code == 0  # .runner/ beside the manifest does not count as dirt
+    path = examples / "quickstart.yaml"
+    path.write_text(path.read_text().replace("3.1416]", "3.0]"))
+    assert cli("apply", QUICK, "--yes").code == 0
+    runs = json.loads(cli("history", "-m", QUICK, "--json").out)
+    assert [(r["git_commit"], r["git_dirty"]) for r in runs] == [(commit, 0), (commit, 1)]
+    assert runs[0]["manifest_digest"] != runs[1]["manifest_digest"]
+    assert {"runner", "qiskit", "qiskit-aer", "python"} <= set(runs[0]["versions"])
+    assert runs[0]["outcome"] == "ok" and runs[0]["summary"]["create"] == 5
