@@ -47,8 +47,9 @@ class Planned:
     snapshot: Snapshot
 
 
-def plan(manifest: str, *, state: str | None = None, env: Mapping[str, str] | None = None,
-         replace: Sequence[str] = ()) -> Planned:
+def plan(
+    manifest: str, *, state: str | None = None, env: Mapping[str, str] | None = None, replace: Sequence[str] = ()
+) -> Planned:
     """Validate, expand and diff against the state; reads the state, never writes or locks it."""
     expansion = expand(load(manifest))
     snap = snapshot(state_path(manifest, state, env))
@@ -65,10 +66,19 @@ def _diff(expansion: Expansion, snap: Snapshot, replace: Sequence[str]) -> Plan:
 Confirm = Callable[[Planned], bool]
 
 
-def apply(target: str, *, state: str | None = None, env: Mapping[str, str] | None = None,
-          emit: Emit | None = None, confirm: Confirm | None = None, replace: Sequence[str] = (),
-          lock_timeout: float = 0.0, parallelism: int = 16, stop: threading.Event | None = None,
-          on_plan: Callable[[Planned], None] | None = None) -> Report | Planned:
+def apply(
+    target: str,
+    *,
+    state: str | None = None,
+    env: Mapping[str, str] | None = None,
+    emit: Emit | None = None,
+    confirm: Confirm | None = None,
+    replace: Sequence[str] = (),
+    lock_timeout: float = 0.0,
+    parallelism: int = 16,
+    stop: threading.Event | None = None,
+    on_plan: Callable[[Planned], None] | None = None,
+) -> Report | Planned:
     """Apply a manifest or a saved plan file.
 
     Returns the Planned value (nothing done) when there are no changes or confirm says no,
@@ -93,16 +103,26 @@ def apply(target: str, *, state: str | None = None, env: Mapping[str, str] | Non
         with Lease(st, "apply").acquire(lock_timeout):
             snap = st.snapshot()
             if (snap.lineage, snap.serial) != (first.lineage or snap.lineage, first.serial):
-                raise StalePlanError(f"{path} changed while this apply waited (serial {first.serial} -> {snap.serial}); run it again")
+                raise StalePlanError(
+                    f"{path} changed while this apply waited (serial {first.serial} -> {snap.serial}); run it again"
+                )
             info = run_info(target, expansion.manifest_digest)
-            return Applier(planned.plan, expansion, st, env=env, emit=emit, info=info,
-                           parallelism=parallelism, stop=stop).run()
+            return Applier(
+                planned.plan, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
+            ).run()
     finally:
         st.close()
 
 
-def _apply_saved(path: str, state: str | None, env: dict[str, str], emit: Emit, lock_timeout: float,
-                 parallelism: int, stop: threading.Event | None) -> Report | Planned:
+def _apply_saved(
+    path: str,
+    state: str | None,
+    env: dict[str, str],
+    emit: Emit,
+    lock_timeout: float,
+    parallelism: int,
+    stop: threading.Event | None,
+) -> Report | Planned:
     doc, expansion = planfile.load(path)
     target_state = state or env.get("RUNNER_STATE") or doc["state"]["path"]
     st = State.open(target_state, create=doc["state"]["lineage"] is None)
@@ -116,8 +136,9 @@ def _apply_saved(path: str, state: str | None, env: dict[str, str], emit: Emit, 
             if not fresh.has_changes():
                 return Planned(fresh, expansion, snap)
             info = run_info(expansion.manifest_path, expansion.manifest_digest, planfile.document_digest(doc))
-            return Applier(fresh, expansion, st, env=env, emit=emit, info=info,
-                           parallelism=parallelism, stop=stop).run()
+            return Applier(
+                fresh, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
+            ).run()
     finally:
         st.close()
 

@@ -59,9 +59,19 @@ class Report:
 class Applier:
     """Executes one plan; build it, then call run()."""
 
-    def __init__(self, plan: Plan, expansion: Expansion, state: State, *, env: Mapping[str, str], emit: Emit,
-                 info: Mapping[str, Any], parallelism: int = 16, stop: threading.Event | None = None,
-                 operation: str = "apply") -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        expansion: Expansion,
+        state: State,
+        *,
+        env: Mapping[str, str],
+        emit: Emit,
+        info: Mapping[str, Any],
+        parallelism: int = 16,
+        stop: threading.Event | None = None,
+        operation: str = "apply",
+    ) -> None:
         self.plan, self.expansion, self.state = plan, expansion, state
         self.env, self.emit, self.info = env, emit, info
         self.parallelism = max(1, parallelism)
@@ -86,8 +96,15 @@ class Applier:
             self.run_id = txn.begin_run(self.operation, self.info)
         outcome = "failed"
         try:
-            for phase in (self._containers, self._jobs, self._grow, self._updates, self._closes,
-                          self._deletes, self._supersede):
+            for phase in (
+                self._containers,
+                self._jobs,
+                self._grow,
+                self._updates,
+                self._closes,
+                self._deletes,
+                self._supersede,
+            ):
                 if self.stop.is_set():
                     break
                 phase()
@@ -120,8 +137,11 @@ class Applier:
     def _provider(self, target_name: str) -> Provider:
         if target_name not in self._providers:
             target = self.expansion.targets[target_name]
-            expected = sum(1 for c in self.changes if c.desired and c.desired.target == target_name
-                           and c.action in ("create", "replace"))
+            expected = sum(
+                1
+                for c in self.changes
+                if c.desired and c.desired.target == target_name and c.action in ("create", "replace")
+            )
             context = Context(self.env, _base_dir(self.expansion), expected)
             self._providers[target_name] = providers.make(target, context)
         return self._providers[target_name]
@@ -132,9 +152,16 @@ class Applier:
         if "sequence" in d.spec:
             programs = (self.expansion.programs[d.spec["sequence"]["digest"]],)
         return Submission(
-            address=d.address, kind=d.kind, generation=op.generation, token=op.token,
-            fingerprint=d.fingerprint, spec=d.spec, attrs=d.attrs, programs=programs,
-            parent=op.parent, children=tuple(self.submission(c) for c in op.children),
+            address=d.address,
+            kind=d.kind,
+            generation=op.generation,
+            token=op.token,
+            fingerprint=d.fingerprint,
+            spec=d.spec,
+            attrs=d.attrs,
+            programs=programs,
+            parent=op.parent,
+            children=tuple(self.submission(c) for c in op.children),
         )
 
     def _op(self, change: Change, parent: RemoteRef | None = None) -> Op:
@@ -161,8 +188,11 @@ class Applier:
         self._create(ops, lambda op: self.provider(op.desired.target).create(self.submission(op)))
 
     def _children(self, parent: str, actions: tuple[str, ...]) -> list[Change]:
-        return [c for c in self.changes if c.desired and c.desired.parent == parent and c.action in actions
-                and c.kind == "batch_job"]
+        return [
+            c
+            for c in self.changes
+            if c.desired and c.desired.parent == parent and c.action in actions and c.kind == "batch_job"
+        ]
 
     # phase: jobs ------------------------------------------------------------------------------
     def _jobs(self) -> None:
@@ -175,8 +205,9 @@ class Applier:
                 self._skip(change, f"{parent} was not created: {self.failed_containers[parent]}")
                 continue
             ops.append(self._op(change, self._ref(parent) if parent else None))
-        self._create(ops, lambda op: self.provider(op.desired.target).create(self.submission(op)),
-                     lane_of=self._abort_lane)
+        self._create(
+            ops, lambda op: self.provider(op.desired.target).create(self.submission(op)), lane_of=self._abort_lane
+        )
 
     def _abort_lane(self, op: Op) -> str | None:
         parent = op.desired.parent
@@ -212,8 +243,9 @@ class Applier:
         return Op(change, change.desired, rec.generation, "", None)
 
     # the create machinery ----------------------------------------------------------------------
-    def _create(self, ops: list[Op], call: Callable[[Op], Observation], *,
-                lane_of: Callable[[Op], str | None] = lambda op: None) -> None:
+    def _create(
+        self, ops: list[Op], call: Callable[[Op], Observation], *, lane_of: Callable[[Op], str | None] = lambda op: None
+    ) -> None:
         if not ops:
             return
         lanes = dispatch.Lanes(ops, lane_of)
@@ -227,8 +259,11 @@ class Applier:
                         parent_id = item.parent.remote_id if item.parent else None
                         item.intent = txn.start(item.desired, item.generation, item.token, self.run_id, parent_id)
                         if item.change.action == "replace" and item.change.recorded:
-                            txn.retire(item.address, item.change.recorded.generation,
-                                       f"replaced by generation {item.generation}")
+                            txn.retire(
+                                item.address,
+                                item.change.recorded.generation,
+                                f"replaced by generation {item.generation}",
+                            )
 
         def after(outcomes: list[dispatch.Outcome[Op]]) -> None:
             with self.state.transaction() as txn:
@@ -247,7 +282,7 @@ class Applier:
         obs: Observation = out.value
         if op.token:
             self._succeed(txn, op, obs)
-        for child, child_obs in zip(op.children, obs.children):
+        for child, child_obs in zip(op.children, obs.children, strict=False):
             self._succeed(txn, child, child_obs)
         lane = lanes.lane_of(op)
         if lane is not None and obs.status == FAILED:
@@ -294,8 +329,12 @@ class Applier:
         for item in dropped:
             self._skip(item.change, f"{session} failed after {op.address} failed")
         names = ", ".join(i.address for i in dropped) or "none"
-        self.emit(Notice(f"{session} failed (job_failure_policy: abort): {op.address} failed ({why}); "
-                         f"not submitted: {names}", "error"))
+        self.emit(
+            Notice(
+                f"{session} failed (job_failure_policy: abort): {op.address} failed ({why}); not submitted: {names}",
+                "error",
+            )
+        )
 
     def _skip(self, change: Change, reason: str) -> None:
         self.counts["skipped"] += 1
@@ -352,15 +391,24 @@ class Applier:
         self.failures.append(f"{change.address}: {message}")
         self.emit(ResourceFailed(change.address, change.action, message))
 
-    def _each(self, changes: list[Change], call: Callable[[Change], Any]) -> list[tuple[Change, Any, BaseException | None]]:
+    def _each(
+        self, changes: list[Change], call: Callable[[Change], Any]
+    ) -> list[tuple[Change, Any, BaseException | None]]:
         """Run a call per change in parallel (calls that create nothing need no intent)."""
         futures = [(c, self._pool.submit(call, c)) for c in changes]
         return [(c, None if f.exception() else f.result(), f.exception()) for c, f in futures]
 
     # phase: close sessions whose jobs are all submitted --------------------------------------------
     def _closes(self) -> None:
-        sessions = [c for c in self.changes if c.kind == "session" and c.action in ("create", "replace")
-                    and c.address in self.refs and c.desired and not c.desired.lifecycle.get("keep_open")]
+        sessions = [
+            c
+            for c in self.changes
+            if c.kind == "session"
+            and c.action in ("create", "replace")
+            and c.address in self.refs
+            and c.desired
+            and not c.desired.lifecycle.get("keep_open")
+        ]
         failed = {c.address for c in sessions if self._session_failed(c.address)}
 
         def close(change: Change) -> Observation | None:
@@ -392,8 +440,9 @@ class Applier:
         deletes.sort(key=lambda c: (order.get(c.kind, 3), c.address))
         for rank in sorted({order.get(c.kind, 3) for c in deletes}):
             group = [c for c in deletes if order.get(c.kind, 3) == rank]
-            cancels = [c for c in group if c.details.get("cancel")
-                       and not (c.recorded and c.recorded.parent in dying_batches)]
+            cancels = [
+                c for c in group if c.details.get("cancel") and not (c.recorded and c.recorded.parent in dying_batches)
+            ]
 
             def cancel(change: Change) -> Observation:
                 rec = change.recorded
@@ -418,8 +467,15 @@ class Applier:
 
     # phase: superseded generations --------------------------------------------------------------
     def _supersede(self) -> None:
-        stale = [c for c in self.changes if c.action == "replace" and c.recorded and c.recorded.remote_id
-                 and c.recorded.status not in TERMINAL and c.address in self.refs]
+        stale = [
+            c
+            for c in self.changes
+            if c.action == "replace"
+            and c.recorded
+            and c.recorded.remote_id
+            and c.recorded.status not in TERMINAL
+            and c.address in self.refs
+        ]
 
         def retire(change: Change) -> Observation:
             rec = change.recorded
@@ -429,10 +485,11 @@ class Applier:
             return provider.close(ref) if rec.kind == "session" else provider.cancel(ref)
 
         for change, obs, error in self._each(stale, retire):
+            old = change.recorded.generation if change.recorded else "?"
             if error is not None:
-                self.emit(Notice(f"{change.address}: could not stop the replaced generation: {error}", "warning"))
+                self.emit(Notice(f"{change.address}: could not stop replaced generation {old}: {error}", "warning"))
             elif obs is not None:
-                self.emit(Notice(f"{change.address}: stopped replaced generation {change.recorded.generation if change.recorded else '?'} ({obs.status})"))
+                self.emit(Notice(f"{change.address}: stopped replaced generation {old} ({obs.status})"))
 
 
 def _base_dir(expansion: Expansion) -> str:

@@ -42,8 +42,9 @@ def expand(manifest: Manifest) -> Expansion:
     )
 
 
-def _make(kind: str, addr: str, name: str, target: str, manifest: Manifest, spec: dict[str, Any],
-          **extra: Any) -> Desired:
+def _make(
+    kind: str, addr: str, name: str, target: str, manifest: Manifest, spec: dict[str, Any], **extra: Any
+) -> Desired:
     provider = manifest.targets[target].provider
     return Desired(addr, kind, name, target, provider, spec=spec, fingerprint=digest(spec), **extra)
 
@@ -55,8 +56,18 @@ def _session(manifest: Manifest, s: Session) -> Desired:
         "job_failure_policy": s.job_failure_policy,
         "priority": s.priority,
     }
-    return _make("session", address.session(s.name), s.name, s.target, manifest, spec,
-                 parent=None, attrs=s.attrs, protect=s.protect, lifecycle={"keep_open": s.keep_open})
+    return _make(
+        "session",
+        address.session(s.name),
+        s.name,
+        s.target,
+        manifest,
+        spec,
+        parent=None,
+        attrs=s.attrs,
+        protect=s.protect,
+        lifecycle={"keep_open": s.keep_open},
+    )
 
 
 def _jobs(manifest: Manifest, job: Job, session: Desired | None) -> list[Desired]:
@@ -71,10 +82,18 @@ def _jobs(manifest: Manifest, job: Job, session: Desired | None) -> list[Desired
         "session": {"address": session.address, "fingerprint": session.fingerprint} if session else None,
     }
     return [
-        _make("job", address.job(job.name, combo), job.name, job.target, manifest,
-              {**base, "params": {**job.params, **combo}},
-              parent=session.address if session else None, attrs=job.attrs,
-              protect=job.protect, values=combo)
+        _make(
+            "job",
+            address.job(job.name, combo),
+            job.name,
+            job.target,
+            manifest,
+            {**base, "params": {**job.params, **combo}},
+            parent=session.address if session else None,
+            attrs=job.attrs,
+            protect=job.protect,
+            values=combo,
+        )
         for combo in combos
     ]
 
@@ -87,8 +106,18 @@ def _batch(manifest: Manifest, b: Batch) -> Desired:
         "configuration": dict(b.configuration),
         "webhook": b.webhook,
     }
-    return _make("batch", address.batch(b.name), b.name, b.target, manifest, spec,
-                 parent=None, attrs=b.attrs, protect=b.protect, lifecycle={"open": b.open})
+    return _make(
+        "batch",
+        address.batch(b.name),
+        b.name,
+        b.target,
+        manifest,
+        spec,
+        parent=None,
+        attrs=b.attrs,
+        protect=b.protect,
+        lifecycle={"open": b.open},
+    )
 
 
 def _batch_jobs(b: Batch, head: Desired) -> list[Desired]:
@@ -98,11 +127,21 @@ def _batch_jobs(b: Batch, head: Desired) -> list[Desired]:
     out = []
     for name, runs, variables in entries:
         spec = {"kind": "batch_job", "batch": head.fingerprint, "runs": runs, "variables": dict(variables)}
-        out.append(Desired(
-            address.batch_job(b.name, name, variables), "batch_job", b.name, head.target,
-            head.provider, parent=head.address, spec=spec, attrs=head.attrs,
-            fingerprint=digest(spec), protect=b.protect, values=dict(variables),
-        ))
+        out.append(
+            Desired(
+                address.batch_job(b.name, name, variables),
+                "batch_job",
+                b.name,
+                head.target,
+                head.provider,
+                parent=head.address,
+                spec=spec,
+                attrs=head.attrs,
+                fingerprint=digest(spec),
+                protect=b.protect,
+                values=dict(variables),
+            )
+        )
     return out
 
 
@@ -114,5 +153,14 @@ def _workload(manifest: Manifest, w: Workload) -> Desired:
         "backend": w.backend,
         "config": dict(w.config),
     }
-    return _make("workload", address.workload(w.name), w.name, w.target, manifest, spec,
-                 parent=None, attrs=w.attrs, protect=w.protect)
+    return _make(
+        "workload",
+        address.workload(w.name),
+        w.name,
+        w.target,
+        manifest,
+        spec,
+        parent=None,
+        attrs=w.attrs,
+        protect=w.protect,
+    )

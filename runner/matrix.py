@@ -23,9 +23,12 @@ def _matches(combo: Mapping[str, Scalar], entry: Mapping[str, Scalar]) -> bool:
 
 def _same(a: Scalar, b: Scalar) -> bool:
     # 1 and True must not match each other, though Python says 1 == True.
-    return type(a) is type(b) and a == b or (
-        isinstance(a, (int, float)) and isinstance(b, (int, float))
-        and not isinstance(a, bool) and not isinstance(b, bool) and a == b
+    return (type(a) is type(b) and a == b) or (
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+        and a == b
     )
 
 
@@ -40,7 +43,7 @@ def combinations(matrix: Matrix) -> list[Combo]:
     base: list[Combo] = []
     if keys:
         for values in itertools.product(*(matrix.axes[k] for k in keys)):
-            combo = dict(zip(keys, values))
+            combo = dict(zip(keys, values, strict=False))
             if not any(_matches(combo, ex) for ex in matrix.exclude):
                 base.append(combo)
     originals = set(keys)

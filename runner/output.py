@@ -11,8 +11,14 @@ from typing import IO, Any
 from runner.events import Event, Notice, ResourceDone, ResourceFailed, ResourceSkipped, RunFinished, RunStarted
 from runner.plan import SYMBOLS, Plan
 
-_PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted",
-         "close": "closed", "cancel": "cancelled"}
+_PAST = {
+    "create": "created",
+    "update": "updated",
+    "replace": "replaced",
+    "delete": "deleted",
+    "close": "closed",
+    "cancel": "cancelled",
+}
 
 
 def plan_text(plan: Plan, *, header: str = "") -> str:
@@ -26,8 +32,11 @@ def plan_text(plan: Plan, *, header: str = "") -> str:
     for c in pending:
         lines.append(f"{SYMBOLS[c.action]:>3} {c.address:<{width}}  {c.action:<7}  {c.reason}")
     s = plan.summary()
-    lines += ["", f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
-                  f"{s['delete']} to delete, {s['noop']} unchanged."]
+    lines += [
+        "",
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
+        f"{s['delete']} to delete, {s['noop']} unchanged.",
+    ]
     return "\n".join(lines)
 
 
@@ -83,9 +92,9 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stream: IO[
     out = stream or sys.stdout
     cells = [[_cell(r.get(c)) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    out.write("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+    out.write("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip() + "\n")
     for row in cells:
-        out.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+        out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() + "\n")
 
 
 def _cell(value: Any) -> str:

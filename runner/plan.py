@@ -106,7 +106,9 @@ def _lifecycle(d: Desired, rec: Recorded) -> Change | None:
         return None
     closed = bool(rec.lifecycle.get("closed"))
     if now and closed:
-        return Change(d.address, d.kind, "replace", f"{key} turned on, but the {d.kind} is closed and cannot reopen", d, rec)
+        return Change(
+            d.address, d.kind, "replace", f"{key} turned on, but the {d.kind} is closed and cannot reopen", d, rec
+        )
     if not now:
         return Change(d.address, d.kind, "update", f"{key} turned off: close the {d.kind}", d, rec, {"close": True})
     return Change(d.address, d.kind, "update", f"{key} turned on: leave the {d.kind} open", d, rec, {"lifecycle": True})
@@ -114,8 +116,11 @@ def _lifecycle(d: Desired, rec: Recorded) -> Change | None:
 
 def _cascade(changes: dict[str, Change]) -> None:
     """Children of a replaced session or batch are replaced with it (renewals keep their children)."""
-    renewed = {a for a, c in changes.items()
-               if c.action == "replace" and c.kind in ("session", "batch") and not c.details.get("renew")}
+    renewed = {
+        a
+        for a, c in changes.items()
+        if c.action == "replace" and c.kind in ("session", "batch") and not c.details.get("renew")
+    }
     for addr, change in list(changes.items()):
         parent = change.desired.parent if change.desired else None
         if parent in renewed and change.action in ("noop", "update"):
@@ -131,9 +136,9 @@ def _grow_containers(changes: dict[str, Change]) -> None:
     """
     added: dict[str, list[str]] = {}
     for addr, change in changes.items():
-        parent = change.desired.parent if change.desired else None
-        if change.action == "create" and parent in changes:
-            added.setdefault(parent, []).append(addr)
+        parent_addr = change.desired.parent if change.desired else None
+        if change.action == "create" and parent_addr is not None and parent_addr in changes:
+            added.setdefault(parent_addr, []).append(addr)
     for parent_addr, children in added.items():
         parent = changes[parent_addr]
         rec = parent.recorded
@@ -143,27 +148,32 @@ def _grow_containers(changes: dict[str, Change]) -> None:
         if closed:
             why = "closed" if rec.lifecycle.get("closed") else rec.status
             changes[parent_addr] = replace(
-                parent, action="replace", details={"renew": True},
+                parent,
+                action="replace",
+                details={"renew": True},
                 reason=f"{len(children)} new job(s), but the {parent.kind} is {why}: "
-                       f"a new {parent.kind} takes them (the others stay where they ran)",
+                f"a new {parent.kind} takes them (the others stay where they ran)",
             )
         elif parent.kind == "batch":
             reason = f"add {len(children)} job(s) to the open batch"
             if parent.action == "update":
                 reason = f"{parent.reason}; {reason}"
-            changes[parent_addr] = replace(parent, action="update", reason=reason,
-                                           details={**parent.details, "add_jobs": sorted(children)})
+            changes[parent_addr] = replace(
+                parent, action="update", reason=reason, details={**parent.details, "add_jobs": sorted(children)}
+            )
 
 
 def _refuse_protected(changes: Iterable[Change]) -> None:
     refused = [
         f"{c.address} ({c.action}: {c.reason})"
         for c in changes
-        if c.action in ("replace", "delete") and ((c.desired and c.desired.protect) or (c.recorded and c.recorded.protect))
+        if c.action in ("replace", "delete")
+        and ((c.desired and c.desired.protect) or (c.recorded and c.recorded.protect))
     ]
     if refused:
         raise PlanError(
-            "refusing to change protected resources: " + "; ".join(refused)
+            "refusing to change protected resources: "
+            + "; ".join(refused)
             + ". Set protect: false and apply that first if this is intended"
         )
 

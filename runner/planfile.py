@@ -26,14 +26,18 @@ MARKER = "runner-plan"
 
 def change_json(c: Change) -> dict[str, Any]:
     before, after = c.recorded, c.desired
+    either = after or before
     return {
         "address": c.address,
         "kind": c.kind,
         "action": c.action,
         "reason": c.reason,
-        "target": (after or before).target if (after or before) else None,
+        "target": either.target if either else None,
         "generation": {"before": before.generation if before else None},
-        "fingerprint": {"before": before.fingerprint if before else None, "after": after.fingerprint if after else None},
+        "fingerprint": {
+            "before": before.fingerprint if before else None,
+            "after": after.fingerprint if after else None,
+        },
         "details": dict(c.details),
     }
 

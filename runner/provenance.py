@@ -26,6 +26,7 @@ def versions() -> dict[str, str]:
 
 def git(folder: str) -> dict[str, Any]:
     """Commit and dirty flag of the repository holding folder, or {} when it is not in one."""
+
     def run(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", "-C", folder, *args], capture_output=True, text=True, timeout=10)

@@ -69,7 +69,7 @@ def _parse2(text: str, include_dir: str | None) -> QuantumCircuit:
             custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
         )
     except qiskit.qasm2.QASM2ParseError as exc:
-        raise _positioned(str(exc).strip().strip("\"").replace("<input>:", "", 1)) from None
+        raise _positioned(str(exc).strip().strip('"').replace("<input>:", "", 1)) from None
 
 
 def _parse3(text: str) -> QuantumCircuit:

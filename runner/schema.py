@@ -68,7 +68,7 @@ def _describe(value: Any) -> str:
 
 def _type_phrase(expected: Any) -> str:
     names = expected if isinstance(expected, list) else [expected]
-    return " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+    return " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
 
 
 def _unknown_keys(error: Any) -> Iterator[str]:
@@ -108,9 +108,7 @@ def _problems_for(error: Any, source: Source) -> Iterator[Problem]:
 
 
 def _bad_name(name: Any) -> str:
-    return (
-        f"invalid name {_describe(name)}: use letters, digits, '_' and '-', starting with a letter"
-    )
+    return f"invalid name {_describe(name)}: use letters, digits, '_' and '-', starting with a letter"
 
 
 def _message(error: Any) -> str:

@@ -72,7 +72,9 @@ class _Checker:
 
             method = t.options.get("method", "automatic")
             if method not in METHODS:
-                self.add((*t.path, "options", "method"), f"unknown Aer method '{method}' (one of: {', '.join(METHODS)})")
+                self.add(
+                    (*t.path, "options", "method"), f"unknown Aer method '{method}' (one of: {', '.join(METHODS)})"
+                )
 
     def _ref_target(self, name: str, path: Path, kind: str | None) -> Target | None:
         target = self.m.targets.get(name)
@@ -99,19 +101,25 @@ class _Checker:
         if job.session is not None:
             session = self.m.sessions.get(job.session)
             if session is None:
-                self.add((*job.path, "session"), f"unknown session '{job.session}' (defined: {', '.join(sorted(self.m.sessions)) or 'none'})")
+                self.add(
+                    (*job.path, "session"),
+                    f"unknown session '{job.session}' (defined: {', '.join(sorted(self.m.sessions)) or 'none'})",
+                )
             elif "target" in body and body["target"] != session.target:
-                self.add((*job.path, "target"), f"target '{job.target}' differs from session '{job.session}' target '{session.target}'")
-        if target and len(job.programs) > 1 and target.provider in providers.REGISTRY:
-            if not providers.spec(target.provider).multi_program:
-                self.add((*job.path, "programs"), f"{target.provider} jobs take a single program")
+                self.add(
+                    (*job.path, "target"),
+                    f"target '{job.target}' differs from session '{job.session}' target '{session.target}'",
+                )
+        multi = target and len(job.programs) > 1 and target.provider in providers.REGISTRY
+        if multi and target and not providers.spec(target.provider).multi_program:
+            self.add((*job.path, "programs"), f"{target.provider} jobs take a single program")
         combos = self._sweep(job.matrix, (*job.path, "matrix"), lambda c: address.job(job.name, c))
         if job.matrix is None or combos is not None:
             self._inputs(job, combos)
 
     def _inputs(self, job: Job, combos: list[dict[str, Any]] | None) -> None:
         infos = [self.reader.infos.get(p.digest) for p in job.programs]
-        for program, info, i in zip(job.programs, infos, range(len(infos))):
+        for program, info, i in zip(job.programs, infos, range(len(infos)), strict=False):
             if info is not None and not info.measures:
                 where = (*job.path, "programs", i) if len(job.programs) > 1 else (*job.path, "program")
                 self.add(where, f"{program.label} measures nothing: add measure statements so there are counts")
@@ -126,7 +134,9 @@ class _Checker:
                 listed = ", ".join(sorted(inputs)) or "none"
                 self.add(self._param_path(job, key), f"'{key}' is not an input of {_labels(job)} (inputs: {listed})")
             for key in sorted(inputs - set(values)):
-                self.add(job.path, f"input '{key}' of {_labels(job)} has no value: set it in params or matrix", key=True)
+                self.add(
+                    job.path, f"input '{key}' of {_labels(job)} has no value: set it in params or matrix", key=True
+                )
             for key, value in values.items():
                 if key in inputs and (isinstance(value, (bool, str)) or not math.isfinite(value)):
                     self.add(self._param_path(job, key), f"input '{key}' needs a finite number, got {value!r}")
@@ -178,7 +188,10 @@ class _Checker:
         used += [((*batch.path, "matrix"), c) for c in combos[:1]]
         for path, variables in used:
             for key in sorted(set(variables) - declared):
-                self.add(path, f"variable '{key}' is not declared by the sequence (declared: {', '.join(sorted(declared)) or 'none'})")
+                self.add(
+                    path,
+                    f"variable '{key}' is not declared by the sequence (declared: {_listing(declared)})",
+                )
 
     def _total(self) -> None:
         total = sum(_count(j.matrix) for j in self.m.jobs.values())
@@ -195,3 +208,6 @@ def _count(matrix: Matrix | None) -> int:
 def _labels(job: Job) -> str:
     return ", ".join(sorted({p.label for p in job.programs}))
 
+
+def _listing(names: set[str]) -> str:
+    return ", ".join(sorted(names)) or "none"

@@ -60,7 +60,9 @@ def test_in_place_update_and_replace(project: Path, cli) -> None:  # type: ignor
     assert cli("apply", str(m), "--yes").code == 0
     shown = json.loads(cli("show", "job.bell", "-m", str(m), "--json").out)
     assert [(g["generation"], g["retired_reason"]) for g in shown["generations"]] == [
-        (1, "replaced by generation 2"), (2, None)]
+        (1, "replaced by generation 2"),
+        (2, None),
+    ]
     assert [g["result"]["shots"] for g in shown["generations"]] == [100, 200]  # the old results are kept
     assert shown["attrs"]["tags"] == ["new"]
 
@@ -70,7 +72,9 @@ def test_saved_plan_is_refused_once_the_state_moved(examples: Path, cli) -> None
     assert cli("apply", QUICK, "--yes").code == 0
     ran: Ran = cli("apply", "plan.json")
     assert ran.code == 3
-    assert ran.err.startswith("error: plan.json is stale: the state changed since it was saved (it did not exist then, now serial ")
+    assert ran.err.startswith(
+        "error: plan.json is stale: the state changed since it was saved (it did not exist then, now serial "
+    )
     assert " by apply #1 at " in ran.err
     assert "written: job.bell, job.rotation[theta=0.0], job.rotation[theta=0.7854]" in ran.err
     assert ran.err.rstrip().endswith("run `runner plan` again")
@@ -92,7 +96,9 @@ def test_same_manifest_in_two_fresh_states_gives_identical_counts(examples: Path
         assert cli("apply", QUICK, "--yes", "--state", name).code == 0
     one = json.loads(cli("results", "--state", "one.db", "--json").out)
     two = json.loads(cli("results", "--state", "two.db", "--json").out)
-    assert [(r["address"], r["counts"], r["seed"]) for r in one] == [(r["address"], r["counts"], r["seed"]) for r in two]
+    assert [(r["address"], r["counts"], r["seed"]) for r in one] == [
+        (r["address"], r["counts"], r["seed"]) for r in two
+    ]
     assert len(one) == 5
 
 
@@ -162,8 +168,13 @@ def test_lock_conflict_exit_code_and_unlock(examples: Path, cli) -> None:  # typ
 
 def test_history_records_git_commit_dirtiness_and_versions(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
     def git(*args: str) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-               "GIT_COMMITTER_EMAIL": "t@t"}
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        }
         return subprocess.run(["git", *args], cwd=examples, capture_output=True, text=True, env=env, check=True).stdout
 
     git("init", "-q")

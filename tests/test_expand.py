@@ -14,16 +14,37 @@ SEQ = Program("s.json", "{}", "pulser", "e" * 64)
 
 
 def job(name: str = "j", **kw: Any) -> Job:
-    base: dict[str, Any] = dict(name=name, target="sim", session=None, programs=(PROG,), shots=100, params={},
-                                matrix=None, options={}, priority=None, attrs=Attrs(("t",), {"k": 1}),
-                                protect=False, path=("jobs", name))
+    base: dict[str, Any] = dict(
+        name=name,
+        target="sim",
+        session=None,
+        programs=(PROG,),
+        shots=100,
+        params={},
+        matrix=None,
+        options={},
+        priority=None,
+        attrs=Attrs(("t",), {"k": 1}),
+        protect=False,
+        path=("jobs", name),
+    )
     base.update(kw)
     return Job(**base)
 
 
 def manifest(jobs: dict[str, Job] | None = None, **kw: Any) -> Manifest:
-    base: dict[str, Any] = dict(path="m.yaml", base_dir="/p", digest="f" * 64, project="p", max_jobs=100,
-                                targets={"sim": LOCAL}, sessions={}, jobs=jobs or {}, batches={}, workloads={})
+    base: dict[str, Any] = dict(
+        path="m.yaml",
+        base_dir="/p",
+        digest="f" * 64,
+        project="p",
+        max_jobs=100,
+        targets={"sim": LOCAL},
+        sessions={},
+        jobs=jobs or {},
+        batches={},
+        workloads={},
+    )
     base.update(kw)
     return Manifest(**base)
 
@@ -70,8 +91,20 @@ def test_jobs_in_a_session_carry_its_fingerprint() -> None:
 
 
 def test_batch_jobs_from_list_and_matrix() -> None:
-    b = Batch("scan", "sim", SEQ, True, 50, (BatchJob(None, 10, {"w": 1.0}, ()),), Matrix({"w": (2.0,)}),
-              {}, None, Attrs(), False, ("batches", "scan"))
+    b = Batch(
+        "scan",
+        "sim",
+        SEQ,
+        True,
+        50,
+        (BatchJob(None, 10, {"w": 1.0}, ()),),
+        Matrix({"w": (2.0,)}),
+        {},
+        None,
+        Attrs(),
+        False,
+        ("batches", "scan"),
+    )
     out = expand(manifest(batches={"scan": b})).resources
     assert [(r.address, r.kind, r.spec.get("runs")) for r in out] == [
         ("batch.scan", "batch", None),

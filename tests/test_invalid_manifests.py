@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, Ran
 
 CASES = sorted(p.stem for p in (FIXTURES / "invalid").glob("*.yaml"))

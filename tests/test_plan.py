@@ -13,18 +13,48 @@ from runner.plan import diff
 from runner.resources import Desired, Recorded
 
 
-def desired(address: str, *, shots: int = 100, tags: tuple[str, ...] = (), kind: str = "job",
-            parent: str | None = None, protect: bool = False, lifecycle: dict[str, Any] | None = None) -> Desired:
+def desired(
+    address: str,
+    *,
+    shots: int = 100,
+    tags: tuple[str, ...] = (),
+    kind: str = "job",
+    parent: str | None = None,
+    protect: bool = False,
+    lifecycle: dict[str, Any] | None = None,
+) -> Desired:
     spec = {"kind": kind, "shots": shots, "target": {"provider": "local", "target": "local.aer"}}
-    return Desired(address, kind, address, "sim", "local", parent, spec, Attrs(tags), digest(spec),
-                   protect=protect, lifecycle=lifecycle or {})
+    return Desired(
+        address,
+        kind,
+        address,
+        "sim",
+        "local",
+        parent,
+        spec,
+        Attrs(tags),
+        digest(spec),
+        protect=protect,
+        lifecycle=lifecycle or {},
+    )
 
 
 def recorded(d: Desired, *, status: str = "succeeded", remote: str | None = "r-1", **kw: Any) -> Recorded:
-    base: dict[str, Any] = dict(address=d.address, kind=d.kind, target=d.target, provider=d.provider,
-                                parent=d.parent, generation=1, fingerprint=d.fingerprint, spec=d.spec,
-                                attrs=d.attrs, status=status, remote_id=remote, protect=d.protect,
-                                lifecycle=dict(d.lifecycle))
+    base: dict[str, Any] = dict(
+        address=d.address,
+        kind=d.kind,
+        target=d.target,
+        provider=d.provider,
+        parent=d.parent,
+        generation=1,
+        fingerprint=d.fingerprint,
+        spec=d.spec,
+        attrs=d.attrs,
+        status=status,
+        remote_id=remote,
+        protect=d.protect,
+        lifecycle=dict(d.lifecycle),
+    )
     base.update(kw)
     return Recorded(**base)
 
@@ -54,8 +84,10 @@ def test_every_action_with_its_reason() -> None:
 
 def test_unfinished_or_rejected_submissions_are_created_again() -> None:
     a, b = desired("job.a"), desired("job.b")
-    state = {"job.a": recorded(a, status="submitting", remote=None),
-             "job.b": recorded(b, status="submit_failed", remote=None, detail={"error": "quota"})}
+    state = {
+        "job.a": recorded(a, status="submitting", remote=None),
+        "job.b": recorded(b, status="submit_failed", remote=None, detail={"error": "quota"}),
+    }
     assert [c.reason for c in diff([a, b], state).changes] == [
         "the last submission did not finish; submitting again",
         "the last submission failed (quota); submitting again",
@@ -64,7 +96,10 @@ def test_unfinished_or_rejected_submissions_are_created_again() -> None:
 
 def test_forced_replace_and_protected_resources() -> None:
     a = desired("job.a", protect=True)
-    assert diff([desired("job.a")], {"job.a": recorded(desired("job.a"))}, force_replace={"job.a"}).changes[0].action == "replace"
+    assert (
+        diff([desired("job.a")], {"job.a": recorded(desired("job.a"))}, force_replace={"job.a"}).changes[0].action
+        == "replace"
+    )
     with pytest.raises(PlanError) as caught:
         diff([desired("job.a", shots=5, protect=True)], {"job.a": recorded(a)})
     assert caught.value.message == (
@@ -87,8 +122,10 @@ def test_new_jobs_in_an_open_batch_are_an_in_place_update() -> None:
     b = desired("batch.b", kind="batch", lifecycle={"open": True})
     j1 = desired("batch.b.job[w=1]", kind="batch_job", parent="batch.b")
     j2 = desired("batch.b.job[w=2]", kind="batch_job", parent="batch.b")
-    state = {"batch.b": recorded(b, status="running", lifecycle={"open": True, "closed": False}),
-             j1.address: recorded(j1)}
+    state = {
+        "batch.b": recorded(b, status="running", lifecycle={"open": True, "closed": False}),
+        j1.address: recorded(j1),
+    }
     plan = diff([b, j1, j2], state)
     assert actions(plan) == [
         ("batch.b", "update", "add 1 job(s) to the open batch"),
@@ -103,7 +140,8 @@ def test_new_jobs_for_a_closed_batch_renew_it() -> None:
     j = desired("batch.b.job[w=2]", kind="batch_job", parent="batch.b")
     plan = diff([b, j], {"batch.b": recorded(b, lifecycle={"open": False, "closed": True})})
     assert actions(plan)[0] == (
-        "batch.b", "replace",
+        "batch.b",
+        "replace",
         "1 new job(s), but the batch is closed: a new batch takes them (the others stay where they ran)",
     )
 
@@ -112,11 +150,16 @@ def test_renewing_a_finished_session_keeps_its_old_jobs() -> None:
     s = desired("session.s", kind="session")
     old = desired("job.a", parent="session.s")
     new = desired("job.b", parent="session.s")
-    state = {"session.s": recorded(s, status="succeeded", lifecycle={"keep_open": False, "closed": True}),
-             "job.a": recorded(old)}
+    state = {
+        "session.s": recorded(s, status="succeeded", lifecycle={"keep_open": False, "closed": True}),
+        "job.a": recorded(old),
+    }
     plan = diff([s, old, new], state)
     assert [(c.address, c.action) for c in plan.changes] == [
-        ("job.a", "noop"), ("job.b", "create"), ("session.s", "replace")]
+        ("job.a", "noop"),
+        ("job.b", "create"),
+        ("session.s", "replace"),
+    ]
     assert plan.changes[2].details == {"renew": True}
 
 

@@ -1,8 +1,7 @@
 import pytest
+from conftest import BELL, ROTATION
 
 from runner import qasm
-
-from conftest import BELL, ROTATION
 
 
 def test_version_from_header_ignoring_comments() -> None:

@@ -1,9 +1,9 @@
 import json
 
+from conftest import ROOT
+
 from runner import schema
 from runner.yamlsource import parse
-
-from conftest import ROOT
 
 
 def problems(text: str) -> list[str]:

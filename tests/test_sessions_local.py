@@ -12,7 +12,10 @@ WIDE = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[40] q;\nbit[40] c;\nh q[0]
 
 def manifest(project: Path, policy: str) -> Path:
     write(project, "circuits/wide.qasm", WIDE)
-    return write(project, "m.yaml", f"""version: 1
+    return write(
+        project,
+        "m.yaml",
+        f"""version: 1
 project: s
 targets:
   sv: {{provider: local, options: {{method: statevector}}}}
@@ -22,7 +25,8 @@ jobs:
   a: {{session: cal, program: circuits/bell.qasm}}
   b: {{session: cal, program: circuits/wide.qasm}}
   c: {{session: cal, program: circuits/bell.qasm, shots: 10}}
-""")
+""",
+    )
 
 
 def test_abort_policy_fails_the_session_and_says_what_was_not_submitted(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -37,7 +41,9 @@ def test_abort_policy_fails_the_session_and_says_what_was_not_submitted(project:
     assert status == {"session.cal": "failed", "job.a": "succeeded", "job.b": "failed"}
     plan = json.loads(cli("plan", str(m), "--json").out)
     assert [(c["address"], c["action"]) for c in plan["changes"] if c["action"] != "noop"] == [
-        ("job.c", "create"), ("session.cal", "replace")]
+        ("job.c", "create"),
+        ("session.cal", "replace"),
+    ]
 
 
 def test_continue_policy_runs_everything_and_closes_the_session(project: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -13,14 +13,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def state_option(f: F) -> F:
     return click.option(
-        "--state", "state", metavar="PATH", envvar="RUNNER_STATE",
+        "--state",
+        "state",
+        metavar="PATH",
+        envvar="RUNNER_STATE",
         help="State file (default: .runner/state.db beside the manifest; env RUNNER_STATE).",
     )(f)
 
 
 def manifest_option(f: F) -> F:
     return click.option(
-        "-m", "--manifest", metavar="MANIFEST", type=click.Path(dir_okay=False),
+        "-m",
+        "--manifest",
+        metavar="MANIFEST",
+        type=click.Path(dir_okay=False),
         help="Use the state beside this manifest.",
     )(f)
 

@@ -33,9 +33,17 @@ def status(addresses: tuple[str, ...], manifest: str | None, state: str | None, 
     finally:
         st.close()
     chosen = address.select(recorded, addresses) if addresses else sorted(recorded)
-    rows = [{"address": a, "kind": recorded[a].kind, "status": recorded[a].status,
-             "generation": recorded[a].generation, "remote_id": recorded[a].remote_id,
-             "updated": recorded[a].updated_at} for a in chosen]
+    rows = [
+        {
+            "address": a,
+            "kind": recorded[a].kind,
+            "status": recorded[a].status,
+            "generation": recorded[a].generation,
+            "remote_id": recorded[a].remote_id,
+            "updated": recorded[a].updated_at,
+        }
+        for a in chosen
+    ]
     if as_json:
         output.dump_json(rows)
     else:
@@ -75,7 +83,9 @@ def show(address_: str, manifest: str | None, state: str | None, as_json: bool) 
         "remote_id": rec.remote_id if rec else None,
         "generation": rec.generation if rec else None,
         "spec": dict(rec.spec) if rec else generations[-1]["spec"],
-        "attrs": {"tags": list(rec.attrs.tags), "metadata": dict(rec.attrs.metadata), "name": rec.attrs.name} if rec else None,
+        "attrs": {"tags": list(rec.attrs.tags), "metadata": dict(rec.attrs.metadata), "name": rec.attrs.name}
+        if rec
+        else None,
         "lifecycle": dict(rec.lifecycle) if rec else None,
         "detail": dict(rec.detail) if rec else None,
         "generations": [_generation(g, results.get(g["generation"])) for g in generations],
@@ -88,12 +98,31 @@ def show(address_: str, manifest: str | None, state: str | None, as_json: bool) 
 
 
 def _generation(g: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any]:
-    out = {k: g[k] for k in ("generation", "status", "remote_id", "token", "fingerprint", "created_at",
-                             "submitted_at", "finished_at", "retired_at", "retired_reason", "apply_id")}
+    out = {
+        k: g[k]
+        for k in (
+            "generation",
+            "status",
+            "remote_id",
+            "token",
+            "fingerprint",
+            "created_at",
+            "submitted_at",
+            "finished_at",
+            "retired_at",
+            "retired_reason",
+            "apply_id",
+        )
+    }
     out["origin"], out["provenance"] = g["origin"], g["provenance"]
     if result:
-        out["result"] = {"shots": result["shots"], "counts": result["counts"], "digest": result["digest"],
-                         "seed": result["data"].get("seed"), "engine": result["data"].get("engine")}
+        out["result"] = {
+            "shots": result["shots"],
+            "counts": result["counts"],
+            "digest": result["digest"],
+            "seed": result["data"].get("seed"),
+            "engine": result["data"].get("engine"),
+        }
     return out
 
 
@@ -115,7 +144,8 @@ def _show_text(doc: dict[str, Any]) -> None:
     click.echo("  generations:")
     for g in doc["generations"]:
         retired = f", retired: {g['retired_reason']}" if g["retired_at"] else ""
-        click.echo(f"    {g['generation']}: {g['status']}  {g['remote_id'] or '-'}  submitted {g['submitted_at'] or '-'}{retired}")
+        submitted = g["submitted_at"] or "-"
+        click.echo(f"    {g['generation']}: {g['status']}  {g['remote_id'] or '-'}  submitted {submitted}{retired}")
         if "result" in g:
             r = g["result"]
             for i, counts in enumerate(r["counts"]):
@@ -128,11 +158,22 @@ def _show_text(doc: dict[str, Any]) -> None:
 @manifest_option
 @state_option
 @json_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
-              help="Output format (default table; --json is --format json).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default=None,
+    help="Output format (default table; --json is --format json).",
+)
 @click.option("--all-generations", is_flag=True, help="Include results of superseded generations.")
-def results(addresses: tuple[str, ...], manifest: str | None, state: str | None, as_json: bool,
-            fmt: str | None, all_generations: bool) -> int:
+def results(
+    addresses: tuple[str, ...],
+    manifest: str | None,
+    state: str | None,
+    as_json: bool,
+    fmt: str | None,
+    all_generations: bool,
+) -> int:
     """Measured counts, as a table, JSON or CSV.
 
     One exact ADDRESS with --json prints one object
@@ -165,17 +206,28 @@ def results(addresses: tuple[str, ...], manifest: str | None, state: str | None,
                 for bits, n in sorted(counts.items()):
                     writer.writerow([r["address"], r["generation"], i, bits, n])
     else:
-        table_rows = [{"address": r["address"], "gen": r["generation"], "shots": r["shots"],
-                       "counts": output.counts_text(r["counts"][0]) if len(r["counts"]) == 1 else
-                       " | ".join(output.counts_text(c, 4) for c in r["counts"])} for r in rows]
+        table_rows = [
+            {
+                "address": r["address"],
+                "gen": r["generation"],
+                "shots": r["shots"],
+                "counts": output.counts_text(r["counts"][0])
+                if len(r["counts"]) == 1
+                else " | ".join(output.counts_text(c, 4) for c in r["counts"]),
+            }
+            for r in rows
+        ]
         output.table(table_rows, ["address", "gen", "shots", "counts"])
     return 0
 
 
 def _result_rows(st: Any, addresses: tuple[str, ...], all_generations: bool, address: Any) -> list[dict[str, Any]]:
     if not addresses:
-        return list(st.results()) if not all_generations else [
-            r for a in st.addresses_with_history() for r in st.results(a)]
+        return (
+            list(st.results())
+            if not all_generations
+            else [r for a in st.addresses_with_history() for r in st.results(a)]
+        )
     known = set(st.recorded()) | set(st.addresses_with_history())
     chosen = address.select(known, addresses)
     if not chosen:
@@ -191,9 +243,15 @@ def _result_rows(st: Any, addresses: tuple[str, ...], all_generations: bool, add
 
 def _result_doc(r: dict[str, Any]) -> dict[str, Any]:
     counts = r["counts"]
-    return {"address": r["address"], "generation": r["generation"], "shots": r["shots"],
-            "counts": counts[0] if len(counts) == 1 else counts, "digest": r["digest"],
-            "fetched_at": r["fetched_at"], **{k: v for k, v in r["data"].items() if k not in ("shots",)}}
+    return {
+        "address": r["address"],
+        "generation": r["generation"],
+        "shots": r["shots"],
+        "counts": counts[0] if len(counts) == 1 else counts,
+        "digest": r["digest"],
+        "fetched_at": r["fetched_at"],
+        **{k: v for k, v in r["data"].items() if k not in ("shots",)},
+    }
 
 
 @click.command()
@@ -223,9 +281,18 @@ def history(manifest: str | None, state: str | None, as_json: bool, limit: int) 
         s = r["summary"] or {}
         commit = (r["git_commit"] or "")[:10] + ("+dirty" if r["git_dirty"] else "") if r["git_commit"] else "-"
         changed = ", ".join(f"{k} {v}" for k, v in s.items() if v and k != "unchanged") or "no changes"
-        rows.append({"id": r["id"], "started": r["started_at"], "operation": r["operation"], "outcome": r["outcome"],
-                     "changes": changed, "commit": commit, "manifest": (r["manifest_digest"] or "")[:12] or "-",
-                     "runner": r["versions"].get("runner", "-")})
+        rows.append(
+            {
+                "id": r["id"],
+                "started": r["started_at"],
+                "operation": r["operation"],
+                "outcome": r["outcome"],
+                "changes": changed,
+                "commit": commit,
+                "manifest": (r["manifest_digest"] or "")[:12] or "-",
+                "runner": r["versions"].get("runner", "-"),
+            }
+        )
     output.table(rows, ["id", "started", "operation", "outcome", "changes", "commit", "manifest", "runner"])
     return 0
 

@@ -31,9 +31,20 @@ def validate(manifest: str, as_json: bool) -> int:
         loaded = api.load(manifest)
     except ManifestError as exc:
         if as_json:
-            output.dump_json({"valid": False, "problems": [
-                {"file": p.location.file, "line": p.location.line, "column": p.location.column, "message": p.message}
-                for p in exc.problems]})
+            output.dump_json(
+                {
+                    "valid": False,
+                    "problems": [
+                        {
+                            "file": p.location.file,
+                            "line": p.location.line,
+                            "column": p.location.column,
+                            "message": p.message,
+                        }
+                        for p in exc.problems
+                    ],
+                }
+            )
             return int(ExitCode.ERROR)
         raise
     from runner.expand import expand
@@ -51,10 +62,13 @@ def validate(manifest: str, as_json: bool) -> int:
 @state_option
 @json_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
-@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan for `runner apply FILE`.")
+@click.option(
+    "--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan for `runner apply FILE`."
+)
 @click.option("--replace", "replace", metavar="ADDRESS", multiple=True, help="Force a new generation of ADDRESS.")
-def plan(manifest: str, state: str | None, as_json: bool, detailed_exitcode: bool, out: str | None,
-         replace: tuple[str, ...]) -> int:
+def plan(
+    manifest: str, state: str | None, as_json: bool, detailed_exitcode: bool, out: str | None, replace: tuple[str, ...]
+) -> int:
     """Show what apply would do: create, update, replace, delete.
 
     Reads the state; never writes it and takes no lock.
@@ -92,11 +106,26 @@ def _header(manifest: str, snap: Any) -> str:
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
 @json_option
 @click.option("--replace", "replace", metavar="ADDRESS", multiple=True, help="Force a new generation of ADDRESS.")
-@click.option("--parallelism", default=16, show_default=True, type=click.IntRange(1, 256), help="Concurrent provider calls.")
-@click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
-              help="Wait this long for another apply to release the state lock.")
-def apply(target: str, state: str | None, yes: bool, as_json: bool, replace: tuple[str, ...],
-          parallelism: int, lock_timeout: float) -> int:
+@click.option(
+    "--parallelism", default=16, show_default=True, type=click.IntRange(1, 256), help="Concurrent provider calls."
+)
+@click.option(
+    "--lock-timeout",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    metavar="SECONDS",
+    help="Wait this long for another apply to release the state lock.",
+)
+def apply(
+    target: str,
+    state: str | None,
+    yes: bool,
+    as_json: bool,
+    replace: tuple[str, ...],
+    parallelism: int,
+    lock_timeout: float,
+) -> int:
     """Make the providers match the manifest (or execute a saved plan), exactly once.
 
     Re-applying an unchanged manifest submits nothing.
@@ -127,8 +156,16 @@ def apply(target: str, state: str | None, yes: bool, as_json: bool, replace: tup
             return False
         return True
 
-    result = api.apply(target, state=state, emit=printer, confirm=confirm, replace=replace,
-                       lock_timeout=lock_timeout, parallelism=parallelism, on_plan=show)
+    result = api.apply(
+        target,
+        state=state,
+        emit=printer,
+        confirm=confirm,
+        replace=replace,
+        lock_timeout=lock_timeout,
+        parallelism=parallelism,
+        on_plan=show,
+    )
     if not isinstance(result, Report):
         if not result.plan.has_changes():
             if as_json:
@@ -137,7 +174,11 @@ def apply(target: str, state: str | None, yes: bool, as_json: bool, replace: tup
         return int(ExitCode.ERROR)
     if not as_json:
         _print_results(target, state, result.touched)
-    return 0 if result.outcome == "ok" else int(ExitCode.INTERRUPTED if result.outcome == "interrupted" else ExitCode.ERROR)
+    return (
+        0
+        if result.outcome == "ok"
+        else int(ExitCode.INTERRUPTED if result.outcome == "interrupted" else ExitCode.ERROR)
+    )
 
 
 def _print_results(target: str, state: str | None, touched: list[str]) -> None:
@@ -184,9 +225,15 @@ def targets(manifest: str, as_json: bool) -> int:
     from runner import api, output
 
     loaded = api.load(manifest)
-    rows = [{"name": t.name, "provider": t.provider, "target": t.target,
-             "endpoint": t.config.get("endpoint", "(default)" if t.provider != "local" else "-")}
-            for t in sorted(loaded.targets.values(), key=lambda t: t.name)]
+    rows = [
+        {
+            "name": t.name,
+            "provider": t.provider,
+            "target": t.target,
+            "endpoint": t.config.get("endpoint", "(default)" if t.provider != "local" else "-"),
+        }
+        for t in sorted(loaded.targets.values(), key=lambda t: t.name)
+    ]
     if as_json:
         output.dump_json(rows)
     else:
@@ -195,4 +242,3 @@ def targets(manifest: str, as_json: bool) -> int:
 
 
 COMMANDS = [validate, plan, apply, schema, targets]
-

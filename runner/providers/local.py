@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any
 
 from runner.errors import RejectedError
 from runner.fingerprint import seed_from
@@ -105,8 +104,9 @@ class LocalProvider:
 
         seed = seed_from(sub.fingerprint)
         jobs = [
-            SimJob(p.text, int(sub.spec["shots"]), seed + i, dict(sub.spec.get("params", {})),
-                   p.include_dir, self.method)
+            SimJob(
+                p.text, int(sub.spec["shots"]), seed + i, dict(sub.spec.get("params", {})), p.include_dir, self.method
+            )
             for i, p in enumerate(sub.programs)
         ]
         pool = self._executor()
@@ -134,7 +134,6 @@ class LocalProvider:
                 ctx.set_forkserver_preload(["runner.simulator", "qiskit_aer", "qiskit.qasm3"])
                 self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
             return self._pool
-
 
     def _pool_pays_off(self) -> bool:
         """Start worker processes only when the work left clearly outweighs their start-up."""

@@ -57,8 +57,17 @@ def read_holder(conn: sqlite3.Connection) -> Holder | None:
     row = conn.execute("SELECT * FROM lock WHERE id = 1").fetchone()
     if row is None:
         return None
-    return Holder(row["owner"], row["host"], row["pid"], row["ns"], row["operation"], row["acquired_at"],
-                  row["heartbeat_at"], row["expires_at"], row["fence"])
+    return Holder(
+        row["owner"],
+        row["host"],
+        row["pid"],
+        row["ns"],
+        row["operation"],
+        row["acquired_at"],
+        row["heartbeat_at"],
+        row["expires_at"],
+        row["fence"],
+    )
 
 
 def check_fence(conn: sqlite3.Connection, fence: int) -> None:
@@ -85,8 +94,15 @@ def _gone(holder: Holder) -> bool:
 class Lease:
     """Holds the state lock while an operation writes."""
 
-    def __init__(self, state: State, operation: str, *, ttl: float = DEFAULT_TTL,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        state: State,
+        operation: str,
+        *,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.state, self.operation, self.ttl = state, operation, ttl
         self.clock, self.sleep = clock, sleep
         self.owner = f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -124,8 +140,17 @@ class Lease:
             conn.execute(
                 "INSERT OR REPLACE INTO lock (id, owner, host, pid, ns, operation, acquired_at, heartbeat_at, "
                 "expires_at, fence) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.owner, socket.gethostname(), os.getpid(), _namespace(), self.operation, iso(now), iso(now),
-                 now + self.ttl, fence),
+                (
+                    self.owner,
+                    socket.gethostname(),
+                    os.getpid(),
+                    _namespace(),
+                    self.operation,
+                    iso(now),
+                    iso(now),
+                    now + self.ttl,
+                    fence,
+                ),
             )
         except BaseException:
             conn.execute("ROLLBACK")

@@ -210,8 +210,10 @@ class State:
     def results(self, address: str | None = None) -> list[dict[str, Any]]:
         """Results of current generations (or of every generation of one address)."""
         if address is None:
-            sql = ("SELECT r.* FROM results r JOIN resources s ON s.address = r.address "
-                   "AND s.generation = r.generation ORDER BY r.address")
+            sql = (
+                "SELECT r.* FROM results r JOIN resources s ON s.address = r.address "
+                "AND s.generation = r.generation ORDER BY r.address"
+            )
             rows = self.conn.execute(sql)
         else:
             rows = self.conn.execute("SELECT * FROM results WHERE address = ? ORDER BY generation", (address,))

@@ -32,9 +32,19 @@ class Txn:
             "INSERT INTO applies (operation, started_at, outcome, manifest, manifest_digest, plan_digest, "
             "git_commit, git_dirty, versions, serial_before, user, host) "
             "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (operation, self.now, info.get("manifest"), info.get("manifest_digest"), info.get("plan_digest"),
-             info.get("git_commit"), info.get("git_dirty"), dumps(info.get("versions", {})),
-             self.serial, info.get("user"), info.get("host")),
+            (
+                operation,
+                self.now,
+                info.get("manifest"),
+                info.get("manifest_digest"),
+                info.get("plan_digest"),
+                info.get("git_commit"),
+                info.get("git_dirty"),
+                dumps(info.get("versions", {})),
+                self.serial,
+                info.get("user"),
+                info.get("host"),
+            ),
         )
         return int(cur.lastrowid or 0)
 
@@ -47,9 +57,16 @@ class Txn:
         )
 
     # submissions ---------------------------------------------------------------------------------
-    def start(self, d: Desired, generation: int, token: str, run_id: int | None,
-              parent_remote_id: str | None = None, operation: str = "create",
-              origin: Mapping[str, Any] | None = None) -> int:
+    def start(
+        self,
+        d: Desired,
+        generation: int,
+        token: str,
+        run_id: int | None,
+        parent_remote_id: str | None = None,
+        operation: str = "create",
+        origin: Mapping[str, Any] | None = None,
+    ) -> int:
         """Record the intent to create generation `generation` of a resource; returns the intent id."""
         from runner.state.store import attrs_json, dumps
 
@@ -62,16 +79,41 @@ class Txn:
             "fingerprint=excluded.fingerprint, spec=excluded.spec, attrs=excluded.attrs, "
             "lifecycle=excluded.lifecycle, protect=excluded.protect, status='submitting', remote_id=NULL, "
             "detail='{}', updated_at=excluded.updated_at, serial=excluded.serial",
-            (d.address, d.kind, d.target, d.provider, d.parent, generation, d.fingerprint, dumps(d.spec),
-             attrs_json(d.attrs), dumps(dict(d.lifecycle)), int(d.protect), self.now, self.now, self.serial),
+            (
+                d.address,
+                d.kind,
+                d.target,
+                d.provider,
+                d.parent,
+                generation,
+                d.fingerprint,
+                dumps(d.spec),
+                attrs_json(d.attrs),
+                dumps(dict(d.lifecycle)),
+                int(d.protect),
+                self.now,
+                self.now,
+                self.serial,
+            ),
         )
         self._x(
             "INSERT INTO generations (address, generation, kind, fingerprint, spec, token, parent_remote_id, "
             "status, origin, apply_id, created_at, serial) VALUES (?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?, ?) "
             "ON CONFLICT(address, generation) DO UPDATE SET status='submitting', token=excluded.token, "
             "parent_remote_id=excluded.parent_remote_id, apply_id=excluded.apply_id, serial=excluded.serial",
-            (d.address, generation, d.kind, d.fingerprint, dumps(d.spec), token, parent_remote_id,
-             dumps(dict(origin or {})), run_id, self.now, self.serial),
+            (
+                d.address,
+                generation,
+                d.kind,
+                d.fingerprint,
+                dumps(d.spec),
+                token,
+                parent_remote_id,
+                dumps(dict(origin or {})),
+                run_id,
+                self.now,
+                self.serial,
+            ),
         )
         cur = self._x(
             "INSERT INTO intents (address, generation, operation, token, fingerprint, state, apply_id, created_at) "
@@ -80,8 +122,14 @@ class Txn:
         )
         return int(cur.lastrowid or 0)
 
-    def succeed(self, address: str, generation: int, obs: Observation, intent_id: int | None,
-                provenance: Mapping[str, Any] | None = None) -> None:
+    def succeed(
+        self,
+        address: str,
+        generation: int,
+        obs: Observation,
+        intent_id: int | None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> None:
         """The create call returned: commit the remote id and what the provider reported."""
         from runner.state.store import dumps
 
@@ -94,8 +142,16 @@ class Txn:
         self._x(
             "UPDATE generations SET status = ?, remote_id = ?, submitted_at = ?, finished_at = ?, "
             "provenance = ?, serial = ? WHERE address = ? AND generation = ?",
-            (obs.status, obs.remote_id, self.now, finished, dumps(dict(provenance or {})), self.serial,
-             address, generation),
+            (
+                obs.status,
+                obs.remote_id,
+                self.now,
+                finished,
+                dumps(dict(provenance or {})),
+                self.serial,
+                address,
+                generation,
+            ),
         )
         if intent_id is not None:
             self._resolve(intent_id, "done", obs.remote_id, {})
