@@ -116,11 +116,23 @@ class ProviderError(RunnerError):
 
 
 class TransientError(ProviderError):
-    """Timeouts, 429 and 5xx: retrying later may succeed."""
+    """Timeouts, dropped connections, 429 and 5xx: retrying later may succeed.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    `unsent`: the request provably never reached the server. `refused`: the server answered that
+    it did not act on it (429). Either makes repeating even a create safe.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None, *, unsent: bool = False,
+                 refused: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.unsent = unsent
+        self.refused = refused
+
+    @property
+    def acted_on_maybe(self) -> bool:
+        """True when the server may have carried out the request."""
+        return not (self.unsent or self.refused)
 
 
 class AuthError(ProviderError):

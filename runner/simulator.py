@@ -82,3 +82,15 @@ def _bind(circuit: Any, params: Mapping[str, Any]) -> Any:
         return circuit
     by_name = {p.name: p for p in circuit.parameters}
     return circuit.assign_parameters({by_name[k]: float(v) for k, v in params.items() if k in by_name})
+
+
+def run_circuit(circuit: Any, shots: int, seed: int, method: str = "automatic") -> dict[str, int]:
+    """Counts for an already-built qiskit circuit (emulators use this for whatever format they receive)."""
+    from qiskit import transpile
+
+    backend = _backend(method)
+    compiled = transpile(circuit, backend, optimization_level=0, seed_transpiler=0)
+    result = backend.run(compiled, shots=shots, seed_simulator=seed).result()
+    if not result.success:
+        raise RuntimeError(str(result.status))
+    return {str(k): int(v) for k, v in sorted(result.get_counts(0).items())}

@@ -14,6 +14,9 @@ from runner.providers.base import Context, Provider, ProviderSpec
 
 REGISTRY: dict[str, str] = {
     "local": "runner.providers.local",
+    "azure": "runner.providers.azure",
+    "superstaq": "runner.providers.superstaq",
+    "pasqal": "runner.providers.pasqal",
 }
 
 
@@ -29,6 +32,13 @@ def names() -> list[str]:
 def spec(name: str) -> ProviderSpec:
     """A provider's capabilities and configuration rules."""
     found: ProviderSpec = _module(name).SPEC
+    return found
+
+
+def check_target(target: Target) -> list[tuple[tuple[str | int, ...], str]]:
+    """Provider-specific problems with a target's settings: (path below the target, message)."""
+    check = getattr(_module(target.provider), "check_target", None)
+    found: list[tuple[tuple[str | int, ...], str]] = check(target) if check else []
     return found
 
 

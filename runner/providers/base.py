@@ -102,7 +102,23 @@ class Provider(Protocol):
         ...
 
     def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
-        """Current state of many resources, with as few calls as the API allows."""
+        """Current state of many resources, with as few calls as the API allows.
+
+        One observation per ref, in the same order; a resource the provider no longer knows
+        comes back with status UNKNOWN and detail {"missing": True}, never as an exception.
+        """
+        ...
+
+    def result(self, ref: RemoteRef) -> Result | None:
+        """Counts of a finished job (None while it has none)."""
+        ...
+
+    def find(self, sub: Submission, since: float | None = None) -> list[Observation]:
+        """Remote resources created for this submission's token (for reconciliation).
+
+        `since` is when the intent was written (epoch seconds), for providers that can only
+        match by submission time.
+        """
         ...
 
     def cancel(self, ref: RemoteRef) -> Observation:

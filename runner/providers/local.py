@@ -42,6 +42,13 @@ POOL_STARTUP_S = 1.0  # measured: a forkserver with qiskit preloaded plus two wo
 METHODS = ("automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state")
 
 
+def check_target(target: Target) -> list[tuple[tuple[str | int, ...], str]]:
+    method = target.options.get("method", "automatic")
+    if method not in METHODS:
+        return [(("options", "method"), f"unknown Aer method '{method}' (one of: {', '.join(METHODS)})")]
+    return []
+
+
 def make(target: Target, context: Context) -> LocalProvider:
     return LocalProvider(target, context)
 
@@ -79,6 +86,13 @@ class LocalProvider:
 
     def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
         return [self._observed.get(r.remote_id, Observation(r.remote_id, SUCCEEDED, "done")) for r in refs]
+
+    def result(self, ref: RemoteRef) -> Result | None:
+        obs = self._observed.get(ref.remote_id)
+        return obs.result if obs else None
+
+    def find(self, sub: Submission, since: float | None = None) -> list[Observation]:
+        return []  # nothing outlives the process; an unfinished local job is simply run again
 
     def cancel(self, ref: RemoteRef) -> Observation:
         # local jobs finish inside create; only an open session can be cancelled

@@ -1,0 +1,52 @@
+"""Programs as qiskit circuits, and the serialisations providers take (OpenQASM 2 text, QPY)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from runner.model import Program
+from runner.qasm import parse
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+
+def bound(program: Program, params: Mapping[str, Any], name: str | None = None) -> QuantumCircuit:
+    """Parse a program and bind its inputs; `name` labels the circuit (it travels with QPY)."""
+    circuit = parse(program.text, program.include_dir)
+    if circuit.parameters:
+        by_name = {p.name: p for p in circuit.parameters}
+        circuit = circuit.assign_parameters({by_name[k]: float(v) for k, v in params.items() if k in by_name})
+    if name:
+        circuit.name = name
+    return circuit
+
+
+def qasm2_text(circuit: QuantumCircuit) -> str:
+    """OpenQASM 2 for providers that take it, after lowering gates qelib1.inc lacks."""
+    import qiskit.qasm2
+    from qiskit import transpile
+
+    basis = ["u1", "u2", "u3", "cx", "id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "rx", "ry", "rz",
+             "cz", "swap", "ccx", "measure", "reset", "barrier"]
+    lowered = transpile(circuit, basis_gates=basis, optimization_level=0)
+    return str(qiskit.qasm2.dumps(lowered))
+
+
+def qpy_b64(circuits: Sequence[QuantumCircuit]) -> str:
+    """Circuits as base64-encoded QPY (what qiskit-superstaq sends)."""
+    from qiskit import qpy
+
+    buffer = io.BytesIO()
+    qpy.dump(list(circuits), buffer)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def from_qpy_b64(text: str) -> list[QuantumCircuit]:
+    from qiskit import qpy
+
+    loaded: list[QuantumCircuit] = qpy.load(io.BytesIO(base64.b64decode(text)))
+    return loaded

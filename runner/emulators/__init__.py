@@ -1,0 +1,27 @@
+"""Local emulators of the providers' REST APIs: one literal registry, like the providers'.
+
+Each module defines make(faults, seed) -> Emulator.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from runner.emulators.server import Emulator, EmulatorServer, Faults
+
+REGISTRY: dict[str, str] = {
+    "azure": "runner.emulators.azure",
+    "superstaq": "runner.emulators.superstaq",
+    "pasqal": "runner.emulators.pasqal",
+}
+
+
+def make(name: str, faults: Faults | None = None, seed: int | None = None) -> Emulator:
+    """An emulator instance (not yet serving)."""
+    emulator: Emulator = importlib.import_module(REGISTRY[name]).make(faults or Faults(), seed)
+    return emulator
+
+
+def start(name: str, port: int = 0, faults: Faults | None = None, seed: int | None = None) -> EmulatorServer:
+    """An emulator serving on 127.0.0.1 in a background thread."""
+    return EmulatorServer(make(name, faults, seed), port).start()

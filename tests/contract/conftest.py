@@ -1,0 +1,29 @@
+"""Harnesses for the contract suite; each provider contributes one in harness_<name>.py."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+
+import pytest
+
+from .harness import Harness
+
+NAMES = ["local", "azure", "superstaq", "pasqal"]
+
+
+def _load(name: str) -> object:
+    module = importlib.import_module(f".harness_{name}", __package__)
+    return module
+
+
+@pytest.fixture(params=NAMES)
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    module = _load(request.param)
+    made = module.make()  # type: ignore[attr-defined]
+    try:
+        yield made
+    finally:
+        close = getattr(made, "close", None)
+        if close:
+            close()
