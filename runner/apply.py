@@ -94,6 +94,7 @@ class Applier:
         self.emit(RunStarted(self.operation, len(self.changes), self.state.path))
         with self.state.transaction(bump=False) as txn:
             self.run_id = txn.begin_run(self.operation, self.info)
+            txn.save_targets(self.expansion.targets, _base_dir(self.expansion))
         outcome = "failed"
         try:
             for phase in (
@@ -162,6 +163,7 @@ class Applier:
             programs=programs,
             parent=op.parent,
             children=tuple(self.submission(c) for c in op.children),
+            lifecycle=dict(d.lifecycle),
         )
 
     def _op(self, change: Change, parent: RemoteRef | None = None) -> Op:

@@ -48,6 +48,17 @@ class ResourceSkipped(Event):
 
 
 @dataclass(frozen=True)
+class StatusChanged(Event):
+    """refresh or wait saw a new status."""
+
+    address: str
+    before: str
+    after: str
+    raw: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Notice(Event):
     """A sentence the user must read (a failed session, reconciliation findings, ...)."""
 

@@ -8,7 +8,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import IO, Any
 
-from runner.events import Event, Notice, ResourceDone, ResourceFailed, ResourceSkipped, RunFinished, RunStarted
+from runner.events import (
+    Event,
+    Notice,
+    ResourceDone,
+    ResourceFailed,
+    ResourceSkipped,
+    RunFinished,
+    RunStarted,
+    StatusChanged,
+)
 from runner.plan import SYMBOLS, Plan
 
 _PAST = {
@@ -73,6 +82,10 @@ class EventPrinter:
             return f"  ! {event.address}: {event.action} failed: {event.error}"
         if isinstance(event, ResourceSkipped):
             return f"    {event.address}: not {_PAST.get(event.action, event.action)}: {event.reason}"
+        if isinstance(event, StatusChanged):
+            raw = f" ({event.raw})" if event.raw and event.raw.lower() != event.after else ""
+            error = f": {event.detail['error']}" if event.detail.get("error") else ""
+            return f"  * {event.address}: {event.before} -> {event.after}{raw}{error}"
         if isinstance(event, Notice):
             prefix = {"error": "error", "warning": "warning"}.get(event.level, "note")
             return f"{prefix}: {event.message}"

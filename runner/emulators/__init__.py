@@ -9,6 +9,8 @@ import importlib
 
 from runner.emulators.server import Emulator, EmulatorServer, Faults
 
+__all__ = ["REGISTRY", "Emulator", "EmulatorServer", "Faults", "make", "start"]
+
 REGISTRY: dict[str, str] = {
     "azure": "runner.emulators.azure",
     "superstaq": "runner.emulators.superstaq",

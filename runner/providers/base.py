@@ -52,6 +52,7 @@ class Submission:
     programs: tuple[Program, ...] = ()
     parent: RemoteRef | None = None
     children: tuple[Submission, ...] = ()
+    lifecycle: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"open": True} for a batch
 
 
 @dataclass(frozen=True)

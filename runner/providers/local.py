@@ -85,7 +85,11 @@ class LocalProvider:
         raise RejectedError("the local target has no batches")
 
     def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
-        return [self._observed.get(r.remote_id, Observation(r.remote_id, SUCCEEDED, "done")) for r in refs]
+        # local jobs finish inside create; a session stays open until closed
+        return [
+            self._observed.get(r.remote_id, Observation(r.remote_id, PENDING if r.kind == "session" else SUCCEEDED))
+            for r in refs
+        ]
 
     def result(self, ref: RemoteRef) -> Result | None:
         obs = self._observed.get(ref.remote_id)

@@ -91,6 +91,13 @@ MIGRATIONS: dict[int, str] = {
         user TEXT,
         host TEXT
     );
+    CREATE TABLE targets (
+        name TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        config TEXT NOT NULL,
+        base_dir TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
     CREATE TABLE lock (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         owner TEXT NOT NULL,

@@ -223,6 +223,21 @@ class State:
         rows = self.conn.execute("SELECT * FROM applies ORDER BY id DESC LIMIT ?", (limit,))
         return [_decode(dict(r), "versions", "summary") for r in rows][::-1]
 
+    def targets(self) -> dict[str, tuple[dict[str, Any], str]]:
+        """Recorded target settings and the manifest folder they were declared in."""
+        rows = self.conn.execute("SELECT name, config, base_dir FROM targets")
+        return {r["name"]: (json.loads(r["config"]), r["base_dir"]) for r in rows}
+
+    def tracked(self) -> list[dict[str, Any]]:
+        """Current generations with a remote id: what refresh and wait look at."""
+        rows = self.conn.execute(
+            "SELECT r.address, r.kind, r.target, r.status, r.remote_id, r.generation, r.protect, "
+            "g.parent_remote_id, EXISTS(SELECT 1 FROM results x WHERE x.address = r.address "
+            "AND x.generation = r.generation) AS has_result FROM resources r JOIN generations g "
+            "ON g.address = r.address AND g.generation = r.generation WHERE r.remote_id IS NOT NULL ORDER BY r.address"
+        )
+        return [dict(r) for r in rows]
+
     def open_intents(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM intents WHERE state = 'open' ORDER BY id")
         return [_decode(dict(r), "detail") for r in rows]

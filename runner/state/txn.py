@@ -244,3 +244,17 @@ class Txn:
         if row is not None:
             self.retire(address, row["generation"], reason)
         self._x("DELETE FROM resources WHERE address = ?", (address,))
+
+    def save_targets(self, targets: Mapping[str, Any], base_dir: str) -> None:
+        """Target settings (endpoints, credential *names*, never secrets) so later commands can reach them."""
+        from dataclasses import asdict
+
+        from runner.state.store import dumps
+
+        for name, target in targets.items():
+            self._x(
+                "INSERT INTO targets (name, provider, config, base_dir, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET provider=excluded.provider, config=excluded.config, "
+                "base_dir=excluded.base_dir, updated_at=excluded.updated_at",
+                (name, target.provider, dumps(asdict(target)), base_dir, self.now),
+            )

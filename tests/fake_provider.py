@@ -1,0 +1,57 @@
+"""A scripted provider for testing refresh/wait/cancel without a network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from runner.model import Attrs, Target
+from runner.providers.base import Context, Observation, ProviderSpec, RemoteRef, Result, Submission
+
+SPEC = ProviderSpec(name="fake", kinds=frozenset({"job"}), default_target="fake")
+SCRIPT: dict[str, list[str]] = {}  # remote id -> statuses returned by successive observe calls
+CALLS: list[str] = []
+
+
+def make(target: Target, context: Context) -> FakeProvider:
+    return FakeProvider()
+
+
+class FakeProvider:
+    spec = SPEC
+
+    def create(self, sub: Submission) -> Observation:
+        raise NotImplementedError
+
+    def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:
+        raise NotImplementedError
+
+    def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
+        CALLS.append("observe")
+        out = []
+        for ref in refs:
+            steps = SCRIPT.get(ref.remote_id, ["pending"])
+            status = steps.pop(0) if len(steps) > 1 else steps[0]
+            raw = "Weird" if status == "unknown" else status
+            out.append(Observation(ref.remote_id, status, raw))
+        return out
+
+    def result(self, ref: RemoteRef) -> Result | None:
+        CALLS.append("result")
+        return Result(({"0": 7},), 7)
+
+    def find(self, sub: Submission, since: float | None = None) -> list[Observation]:
+        return []
+
+    def cancel(self, ref: RemoteRef) -> Observation:
+        CALLS.append("cancel")
+        SCRIPT[ref.remote_id] = ["cancelled"]
+        return Observation(ref.remote_id, "cancelled")
+
+    def update(self, ref: RemoteRef, attrs: Attrs) -> None:
+        return None
+
+    def close(self, ref: RemoteRef) -> Observation:
+        return Observation(ref.remote_id, "succeeded")
+
+    def shutdown(self) -> None:
+        return None
