@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner import manifest as manifest_mod
-from runner import planfile
+from runner import planfile, reconcile
 from runner.apply import Applier, Emit, Report
 from runner.errors import PlanError, StalePlanError
 from runner.expand import expand
@@ -40,27 +40,43 @@ def load(path: str) -> Manifest:
 
 @dataclass(frozen=True)
 class Planned:
-    """A plan with what it was computed from."""
+    """A plan with what it was computed from, and what reconciliation found on the way."""
 
     plan: Plan
     expansion: Expansion
     snapshot: Snapshot
+    findings: tuple[reconcile.Finding, ...] = ()
 
 
 def plan(
     manifest: str, *, state: str | None = None, env: Mapping[str, str] | None = None, replace: Sequence[str] = ()
 ) -> Planned:
-    """Validate, expand and diff against the state; reads the state, never writes or locks it."""
+    """Validate, expand, reconcile and diff; reads the state, never writes or locks it."""
+    env = dict(os.environ if env is None else env)
     expansion = expand(load(manifest))
-    snap = snapshot(state_path(manifest, state, env))
-    return Planned(_diff(expansion, snap, replace), expansion, snap)
+    return _planned(expansion, state_path(manifest, state, env), env, replace)
 
 
-def _diff(expansion: Expansion, snap: Snapshot, replace: Sequence[str]) -> Plan:
+def _planned(expansion: Expansion, path: str, env: Mapping[str, str], replace: Sequence[str]) -> Planned:
+    snap = snapshot(path)
+    found: list[reconcile.Finding] = []
+    if snap.exists:
+        st = State.open(path)
+        try:
+            found = reconcile.findings(st, env, expansion.programs)
+        finally:
+            st.close()
+    return Planned(_diff(expansion, snap, replace, found), expansion, snap, tuple(found))
+
+
+def _diff(
+    expansion: Expansion, snap: Snapshot, replace: Sequence[str], found: Sequence[reconcile.Finding] = ()
+) -> Plan:
     unknown = [a for a in replace if a not in expansion.by_address()]
     if unknown:
         raise PlanError(f"--replace names addresses not in the manifest: {', '.join(unknown)}")
-    return diff(expansion.resources, snap.resources, force_replace=set(replace))
+    recorded, blocked = reconcile.adjusted(snap.resources, list(found))
+    return diff(expansion.resources, recorded, force_replace=set(replace), blocked=blocked)
 
 
 Confirm = Callable[[Planned], bool]
@@ -90,11 +106,11 @@ def apply(
         return _apply_saved(target, state, env, emit, lock_timeout, parallelism, stop)
     expansion = expand(load(target))
     path = state_path(target, state, env)
-    first = snapshot(path)
-    planned = Planned(_diff(expansion, first, replace), expansion, first)
+    planned = _planned(expansion, path, env, replace)
+    first = planned.snapshot
     if on_plan:
         on_plan(planned)
-    if not planned.plan.has_changes():
+    if not planned.plan.has_changes() and not _settles(planned.findings):
         return planned
     if confirm is not None and not confirm(planned):
         return planned
@@ -106,12 +122,19 @@ def apply(
                 raise StalePlanError(
                     f"{path} changed while this apply waited (serial {first.serial} -> {snap.serial}); run it again"
                 )
+            reconcile.record(st, list(planned.findings))
+            fresh = _diff(expansion, st.snapshot(), replace, planned.findings)
             info = run_info(target, expansion.manifest_digest)
             return Applier(
-                planned.plan, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
+                fresh, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
             ).run()
     finally:
         st.close()
+
+
+def _settles(found: Sequence[reconcile.Finding]) -> bool:
+    """Findings apply must record even when nothing else changes (an adopted create)."""
+    return any(f.outcome in (reconcile.ADOPTED, reconcile.ABSENT) for f in found)
 
 
 def _apply_saved(
@@ -129,8 +152,12 @@ def _apply_saved(
     try:
         with Lease(st, "apply").acquire(lock_timeout):
             planfile.check_fresh(doc, st, path)
+            found = reconcile.findings(st, env, expansion.programs)
+            if [f.as_json() for f in found] != doc.get("reconciliation", []):
+                raise StalePlanError(f"{path}: reconciliation finds something else now; run `runner plan` again")
+            reconcile.record(st, found)
             snap = st.snapshot()
-            fresh = _diff(expansion, snap, doc["payload"]["force_replace"])
+            fresh = _diff(expansion, snap, doc["payload"]["force_replace"], found)
             if not planfile.same_changes(doc, fresh):
                 raise StalePlanError(f"{path} no longer matches the state; run `runner plan` again")
             if not fresh.has_changes():

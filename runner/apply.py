@@ -54,6 +54,7 @@ class Report:
     summary: dict[str, int]
     failures: list[str]
     touched: list[str]
+    blocked: list[str] = field(default_factory=list)
 
 
 class Applier:
@@ -112,7 +113,8 @@ class Applier:
             outcome = "interrupted" if self.stop.is_set() else ("failed" if self.failures else "ok")
         finally:
             self._finish(outcome, started)
-        return Report(self.run_id, outcome, self._summary(), self.failures, self.touched)
+        blocked = [c.address for c in self.plan.blocked()]
+        return Report(self.run_id, outcome, self._summary(), self.failures, self.touched, blocked)
 
     def _finish(self, outcome: str, started: float) -> None:
         self._pool.shutdown(wait=True)

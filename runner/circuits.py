@@ -30,8 +30,29 @@ def qasm2_text(circuit: QuantumCircuit) -> str:
     import qiskit.qasm2
     from qiskit import transpile
 
-    basis = ["u1", "u2", "u3", "cx", "id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "rx", "ry", "rz",
-             "cz", "swap", "ccx", "measure", "reset"]
+    basis = [
+        "u1",
+        "u2",
+        "u3",
+        "cx",
+        "id",
+        "x",
+        "y",
+        "z",
+        "h",
+        "s",
+        "sdg",
+        "t",
+        "tdg",
+        "rx",
+        "ry",
+        "rz",
+        "cz",
+        "swap",
+        "ccx",
+        "measure",
+        "reset",
+    ]
     lowered = transpile(circuit, basis_gates=basis, optimization_level=0)
     return str(qiskit.qasm2.dumps(lowered))
 

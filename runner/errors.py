@@ -122,8 +122,9 @@ class TransientError(ProviderError):
     it did not act on it (429). Either makes repeating even a create safe.
     """
 
-    def __init__(self, message: str, retry_after: float | None = None, *, unsent: bool = False,
-                 refused: bool = False) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, unsent: bool = False, refused: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.unsent = unsent

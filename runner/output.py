@@ -34,12 +34,15 @@ def plan_text(plan: Plan, *, header: str = "") -> str:
     """The familiar + / ~ / -/+ / - listing with a summary line."""
     lines = [header, ""] if header else []
     pending = plan.pending()
-    if not pending:
+    if not pending and not any(c.details.get("blocked") for c in plan.changes):
         total = len(plan.changes)
         return "\n".join([*lines, f"No changes. {total} resource(s) match the manifest; nothing to submit."])
-    width = min(max(len(c.address) for c in pending), 60)
+    blocked = [c for c in plan.changes if c.details.get("blocked")]
+    width = min(max(len(c.address) for c in pending + blocked), 60)
     for c in pending:
         lines.append(f"{SYMBOLS[c.action]:>3} {c.address:<{width}}  {c.action:<7}  {c.reason}")
+    for c in blocked:
+        lines.append(f"  ! {c.address:<{width}}  blocked  {c.reason.removeprefix('blocked: ')}")
     s = plan.summary()
     lines += [
         "",

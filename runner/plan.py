@@ -47,16 +47,35 @@ class Plan:
     def has_changes(self) -> bool:
         return any(c.action != "noop" for c in self.changes)
 
+    def blocked(self) -> list[Change]:
+        """Addresses reconciliation could not settle: no action until someone looks."""
+        return [c for c in self.changes if c.details.get("blocked")]
+
 
 def diff(
     desired: Iterable[Desired],
     recorded: Mapping[str, Recorded],
     *,
     force_replace: Collection[str] = (),
+    blocked: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Compare; refuse (PlanError) to delete or replace protected resources."""
+    """Compare; refuse (PlanError) to delete or replace protected resources.
+
+    `blocked` maps addresses reconciliation could not settle to why: they get no action.
+    """
     wanted = {d.address: d for d in desired}
     changes = {a: _compare(d, recorded.get(a), a in force_replace) for a, d in wanted.items()}
+    for addr, why in (blocked or {}).items():
+        if addr in changes:
+            changes[addr] = Change(
+                addr,
+                changes[addr].kind,
+                "noop",
+                f"blocked: {why}",
+                changes[addr].desired,
+                changes[addr].recorded,
+                {"blocked": True},
+            )
     for addr, rec in recorded.items():
         if addr not in wanted:
             changes[addr] = _delete(rec)

@@ -8,9 +8,9 @@ state and refuses if the state moved on, naming what changed.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner import __version__
 from runner.errors import PlanError, StalePlanError
@@ -19,6 +19,9 @@ from runner.model import Attrs, Program, Target
 from runner.plan import Change, Plan
 from runner.resources import Desired, Expansion
 from runner.state import Snapshot, State
+
+if TYPE_CHECKING:
+    from runner.reconcile import Finding
 
 FORMAT_VERSION = "1"
 MARKER = "runner-plan"
@@ -42,9 +45,12 @@ def change_json(c: Change) -> dict[str, Any]:
     }
 
 
-def plan_json(plan: Plan, expansion: Expansion | None, snap: Snapshot) -> dict[str, Any]:
+def plan_json(
+    plan: Plan, expansion: Expansion | None, snap: Snapshot, findings: Sequence[Finding] = ()
+) -> dict[str, Any]:
     """The documented JSON form of a plan (format_version 1)."""
     return {
+        "reconciliation": [f.as_json() for f in findings],
         "format_version": FORMAT_VERSION,
         "runner_version": __version__,
         "manifest": {"path": expansion.manifest_path, "digest": expansion.manifest_digest} if expansion else None,
@@ -60,9 +66,16 @@ def _desired_json(d: Desired) -> dict[str, Any]:
     return out
 
 
-def save(path: str, plan: Plan, expansion: Expansion, snap: Snapshot, force_replace: list[str]) -> None:
+def save(
+    path: str,
+    plan: Plan,
+    expansion: Expansion,
+    snap: Snapshot,
+    force_replace: list[str],
+    findings: Sequence[Finding] = (),
+) -> None:
     """Write a plan file that `runner apply PLANFILE` can execute."""
-    document = plan_json(plan, expansion, snap)
+    document = plan_json(plan, expansion, snap, findings)
     document[MARKER] = 1
     document["payload"] = {
         "project": expansion.project,

@@ -55,3 +55,17 @@ class FakeProvider:
 
     def shutdown(self) -> None:
         return None
+
+
+FOUND: dict[str, list[Observation]] = {}  # token -> what find returns
+FIND_ERROR: list[Exception] = []
+
+
+def _find(self: FakeProvider, sub: Submission, since: float | None = None) -> list[Observation]:
+    CALLS.append(f"find {sub.token}")
+    if FIND_ERROR:
+        raise FIND_ERROR[0]
+    return FOUND.get(sub.token, [])
+
+
+FakeProvider.find = _find  # type: ignore[method-assign]

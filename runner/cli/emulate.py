@@ -16,8 +16,18 @@ import click
 @click.option("--queue-delay", default=0.0, metavar="S", help="Seconds a job waits queued before it runs.")
 @click.option("--run-time", default=0.0, metavar="S", help="Seconds a job spends running.")
 @click.option("--seed", default=None, type=int, help="Seed for fault injection.")
-def emulate(provider: str, port: int, latency: float, error_rate: float, retry_after: float, drop_rate: float,
-            job_failure_rate: float, queue_delay: float, run_time: float, seed: int | None) -> int:
+def emulate(
+    provider: str,
+    port: int,
+    latency: float,
+    error_rate: float,
+    retry_after: float,
+    drop_rate: float,
+    job_failure_rate: float,
+    queue_delay: float,
+    run_time: float,
+    seed: int | None,
+) -> int:
     """Serve a local emulator of a provider's REST API (what the official SDK speaks).
 
     Jobs run on the local simulator, so results are real. Faults can also be changed while it
@@ -31,8 +41,15 @@ def emulate(provider: str, port: int, latency: float, error_rate: float, retry_a
     """
     from runner import emulators
 
-    faults = emulators.Faults(latency=latency, error_rate=error_rate, retry_after=retry_after, drop_rate=drop_rate,
-                              job_failure_rate=job_failure_rate, queue_delay=queue_delay, run_time=run_time)
+    faults = emulators.Faults(
+        latency=latency,
+        error_rate=error_rate,
+        retry_after=retry_after,
+        drop_rate=drop_rate,
+        job_failure_rate=job_failure_rate,
+        queue_delay=queue_delay,
+        run_time=run_time,
+    )
     server = emulators.EmulatorServer(emulators.make(provider, faults, seed), port)
     click.echo(f"{provider} emulator on {server.url} (Ctrl-C to stop)", err=True)
     click.echo(server.url)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import os
+import signal
+import threading
+
 import click
 
 from runner.cli.common import json_option, state_option
@@ -83,16 +87,26 @@ def plan(
 
     planned = api.plan(manifest, state=state, replace=replace)
     if out:
-        planfile.save(out, planned.plan, planned.expansion, planned.snapshot, list(replace))
+        planfile.save(out, planned.plan, planned.expansion, planned.snapshot, list(replace), planned.findings)
     if as_json:
-        output.dump_json(planfile.plan_json(planned.plan, planned.expansion, planned.snapshot))
+        output.dump_json(planfile.plan_json(planned.plan, planned.expansion, planned.snapshot, planned.findings))
     else:
-        click.echo(output.plan_text(planned.plan, header=_header(manifest, planned.snapshot)))
+        click.echo(_plan_text(manifest, planned))
         if out:
             click.echo(f"\nSaved the plan to {out}. Apply exactly it with: runner apply {out}")
     if detailed_exitcode and planned.plan.has_changes():
         return int(ExitCode.CHANGES)
     return 0
+
+
+def _plan_text(manifest: str, planned: Any) -> str:
+    from runner import output, reconcile
+
+    text = output.plan_text(planned.plan, header=_header(manifest, planned.snapshot))
+    if planned.findings:
+        lines = "\n".join(f"  {line}" for line in reconcile.describe(list(planned.findings)))
+        text = f"Reconciliation of interrupted submissions:\n{lines}\n\n{text}"
+    return text
 
 
 def _header(manifest: str, snap: Any) -> str:
@@ -143,10 +157,13 @@ def apply(
 
     def show(planned: api.Planned) -> None:
         if not as_json:
-            click.echo(output.plan_text(planned.plan, header=_header(target, planned.snapshot)))
+            click.echo(_plan_text(target, planned))
+
+    stop = threading.Event()
 
     def confirm(planned: api.Planned) -> bool:
         if yes:
+            _on_interrupt(stop)
             return True
         if not interactive:
             raise UsageError("apply needs --yes when stdin is not a terminal")
@@ -154,31 +171,61 @@ def apply(
         if answer.strip() != "yes":
             click.echo("Apply cancelled; nothing was changed.")
             return False
+        _on_interrupt(stop)
         return True
 
-    result = api.apply(
-        target,
-        state=state,
-        emit=printer,
-        confirm=confirm,
-        replace=replace,
-        lock_timeout=lock_timeout,
-        parallelism=parallelism,
-        on_plan=show,
-    )
+    from runner import planfile
+
+    previous = signal.getsignal(signal.SIGINT)
+    if planfile.is_plan_file(target):
+        _on_interrupt(stop)
+    try:
+        result = api.apply(
+            target,
+            stop=stop,
+            state=state,
+            emit=printer,
+            confirm=confirm,
+            replace=replace,
+            lock_timeout=lock_timeout,
+            parallelism=parallelism,
+            on_plan=show,
+        )
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
     if not isinstance(result, Report):
         if not result.plan.has_changes():
             if as_json:
                 printer.stream.write('{"event": "NoChanges", "submitted": 0}\n')
-            return 0
+            return int(ExitCode.ERROR) if result.plan.blocked() else 0
         return int(ExitCode.ERROR)
     if not as_json:
         _print_results(target, state, result.touched)
+    if result.blocked:
+        return int(ExitCode.ERROR)
     return (
         0
         if result.outcome == "ok"
         else int(ExitCode.INTERRUPTED if result.outcome == "interrupted" else ExitCode.ERROR)
     )
+
+
+def _on_interrupt(stop: threading.Event) -> None:
+    """First Ctrl-C: stop starting calls, let those in flight finish and be recorded. Second: exit now.
+
+    Exiting at once leaves open intents; the next plan or apply reconciles them.
+    """
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            os.write(2, b"\ninterrupted again: exiting now; the next apply reconciles what was in flight\n")
+            os._exit(int(ExitCode.INTERRUPTED))
+        stop.set()
+        os.write(2, b"\ninterrupt: no new submissions; finishing calls in flight (Ctrl-C again to exit now)\n")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
 
 
 def _print_results(target: str, state: str | None, touched: list[str]) -> None:

@@ -181,8 +181,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Content-Encoding", "").lower() == "gzip" and body:
             body = gzip.decompress(body)
         parts = urlsplit(self.path)
-        request = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                          {k.lower(): v for k, v in self.headers.items()}, body, self.server.url)
+        request = Request(
+            self.command,
+            parts.path,
+            parse_qs(parts.query, keep_blank_values=True),
+            {k.lower(): v for k, v in self.headers.items()},
+            body,
+            self.server.url,
+        )
         emulator = self.server.emulator
         if parts.path.startswith("/_admin/"):
             self._send(self.server.admin(request))

@@ -9,8 +9,7 @@ from typing import Any
 from runner.errors import AuthError
 
 
-def secret(target: str, credentials: Mapping[str, Any], env: Mapping[str, str], base_dir: str,
-           name: str) -> str | None:
+def secret(target: str, credentials: Mapping[str, Any], env: Mapping[str, str], base_dir: str, name: str) -> str | None:
     """The value of credential `name` (from `<name>_env` or `<name>_file`), or None if neither is set.
 
     Error messages name the variable or file, never the value.
@@ -35,8 +34,7 @@ def secret(target: str, credentials: Mapping[str, Any], env: Mapping[str, str], 
     return None
 
 
-def required(target: str, credentials: Mapping[str, Any], env: Mapping[str, str], base_dir: str,
-             name: str) -> str:
+def required(target: str, credentials: Mapping[str, Any], env: Mapping[str, str], base_dir: str, name: str) -> str:
     """Like secret(), but a missing credential is an AuthError naming what to set."""
     value = secret(target, credentials, env, base_dir, name)
     if value is None:

@@ -97,10 +97,20 @@ def _default_describe(response: httpx.Response) -> str:
 class HttpClient:
     """Requests with error mapping, retries, rate limiting and no secret in any message."""
 
-    def __init__(self, base_url: str, *, provider: str, headers: Callable[[], Mapping[str, str]] | None = None,
-                 timeout: float = 30.0, rate_limit: float | None = None, retry: RetryPolicy | None = None,
-                 describe: DescribeError | None = None, transport: httpx.BaseTransport | None = None,
-                 max_connections: int = 64, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        provider: str,
+        headers: Callable[[], Mapping[str, str]] | None = None,
+        timeout: float = 30.0,
+        rate_limit: float | None = None,
+        retry: RetryPolicy | None = None,
+        describe: DescribeError | None = None,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 64,
+        seed: int | None = None,
+    ) -> None:
         import httpx
 
         self.provider = provider
@@ -111,8 +121,13 @@ class HttpClient:
         self.describe = describe or _default_describe
         self.rng = random.Random(seed)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self.client = httpx.Client(timeout=timeout, limits=limits, transport=transport,
-                                   headers={"User-Agent": "runner"}, follow_redirects=False)
+        self.client = httpx.Client(
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            headers={"User-Agent": "runner"},
+            follow_redirects=False,
+        )
         self.calls = 0  # requests sent, for tests and benchmarks
 
     def close(self) -> None:
@@ -121,9 +136,19 @@ class HttpClient:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
 
-    def request(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
-                content: bytes | None = None, headers: Mapping[str, str] | None = None, gzip_body: bool = False,
-                safe: bool | None = None, auth: bool = True) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        gzip_body: bool = False,
+        safe: bool | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
         """Send with retries; `safe` says a repeat cannot create twice (default: GET/PUT/DELETE/HEAD)."""
         repeatable = method in ("GET", "PUT", "DELETE", "HEAD") if safe is None else safe
         body, extra = self._body(json_body, content, gzip_body)
@@ -150,8 +175,9 @@ class HttpClient:
             headers["Content-Encoding"] = "gzip"
         return content, headers
 
-    def _once(self, method: str, path: str, params: Any, body: bytes | None, headers: Mapping[str, str],
-              auth: bool) -> httpx.Response:
+    def _once(
+        self, method: str, path: str, params: Any, body: bytes | None, headers: Mapping[str, str], auth: bool
+    ) -> httpx.Response:
         import httpx
 
         self.limiter.wait()
@@ -160,7 +186,9 @@ class HttpClient:
         try:
             response = self.client.request(method, self.url(path), params=params, content=body, headers=all_headers)
         except httpx.ConnectError as exc:
-            raise _transient(f"{self.provider}: cannot connect to {self.base_url} ({_reason(exc)})", unsent=True) from None
+            raise _transient(
+                f"{self.provider}: cannot connect to {self.base_url} ({_reason(exc)})", unsent=True
+            ) from None
         except httpx.TimeoutException as exc:
             unsent = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
             raise _transient(f"{self.provider}: {method} {path} timed out", unsent=unsent) from None
@@ -188,6 +216,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _transient(message: str, *, retry_after: float | None = None, unsent: bool = False,
-               refused: bool = False) -> TransientError:
+def _transient(
+    message: str, *, retry_after: float | None = None, unsent: bool = False, refused: bool = False
+) -> TransientError:
     return TransientError(message, retry_after, unsent=unsent, refused=refused)

@@ -183,6 +183,15 @@ class Txn:
             (outcome, remote_id, dumps(dict(detail)), self.now, intent_id),
         )
 
+    def settle_intent(self, intent_id: int, outcome: str, detail: Mapping[str, Any], keep_open: bool = False) -> None:
+        """Reconciliation's verdict on an intent whose outcome was never recorded."""
+        if keep_open:
+            from runner.state.store import dumps
+
+            self._x("UPDATE intents SET detail = ? WHERE id = ?", (dumps({**detail, "verdict": outcome}), intent_id))
+            return
+        self._resolve(intent_id, outcome, None, detail)
+
     def record_result(self, address: str, generation: int, result: Result) -> None:
         from runner.state.store import dumps
 
