@@ -40,7 +40,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
+        # control characters from the manifest would break the one-line-per-problem contract
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.message)
+        return f"{self.location}: {shown}"
 
     def sort_key(self) -> tuple[str, int, int, str]:
         loc = self.location

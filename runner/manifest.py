@@ -56,7 +56,7 @@ def load(path: str, *, check_programs: bool = True) -> Manifest:
     problems = list(source.problems) + [p for _, p in found]
     if not isinstance(source.data, dict) or any(len(path) == 0 for path, _ in found):
         raise ManifestError(problems)
-    broken = {path[:2] for path, _ in found}
+    broken = {_broken_part(path) for path, _ in found}
     builder = _Builder(source, path, broken, check_programs)
     manifest = builder.build(digest_bytes(raw))
     problems += builder.reader.problems
@@ -64,6 +64,14 @@ def load(path: str, *, check_programs: bool = True) -> Manifest:
     if problems:
         raise ManifestError(problems)
     return manifest
+
+
+_SECTIONS = ("targets", "sessions", "jobs", "batches", "workloads")
+
+
+def _broken_part(path: Path) -> Path:
+    """What a schema error disqualifies: one resource in a section, else a whole top-level key."""
+    return path[:2] if len(path) >= 2 and path[0] in _SECTIONS else path[:1]
 
 
 class _Builder:
@@ -86,7 +94,7 @@ class _Builder:
             base_dir=self.reader.base_dir,
             digest=digest,
             project=str(d.get("project", "")),
-            max_jobs=int(d.get("max_jobs", DEFAULT_MAX_JOBS)),
+            max_jobs=int(d.get("max_jobs", DEFAULT_MAX_JOBS)) if ("max_jobs",) not in self.broken else DEFAULT_MAX_JOBS,
             targets=self._targets(),
             sessions=self._each("sessions", self._session),
             jobs=self._each("jobs", self._job),

@@ -112,8 +112,19 @@ def parse(text: str, file: str) -> Source:
             what += f" ({exc.context} started at line {opened.line + 1}, column {opened.column + 1})"
         source.problems.append(Problem(Location(file, line, col), f"invalid YAML: {what}"))
         return source
-    except yaml.YAMLError as exc:  # e.g. reader errors on control characters
-        source.problems.append(Problem(Location(file, 1, 1), f"invalid YAML: {exc}"))
+    except yaml.reader.ReaderError as exc:  # control characters: located by offset, not by mark
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        what = (
+            f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+            if isinstance(exc.character, int)
+            else exc.reason
+        )
+        source.problems.append(Problem(Location(file, line, column), f"invalid YAML: {what}"))
+        return source
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        source.problems.append(Problem(Location(file, 1, 1), f"invalid YAML: {first}"))
         return source
     if not nodes:
         source.problems.append(Problem(Location(file, 1, 1), "the manifest is empty"))
