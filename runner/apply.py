@@ -229,15 +229,15 @@ class Applier:
                 op = self._op_existing(change)
                 op.children = [self._op(c) for c in self._children(change.address, ("create",))]
                 ops.append(op)
+        refs = {op.address: self._ref(op.address) for op in ops}  # the state is read on this thread only
         for op in ops:
-            ref = self._ref(op.address)
             for child in op.children:
-                child.parent = ref
+                child.parent = refs[op.address]
 
         def call(op: Op) -> Observation:
             subs = [self.submission(c) for c in op.children]
-            obs = self.provider(op.desired.target).add_jobs(self._ref(op.address), subs)
-            return Observation(self._ref(op.address).remote_id, "", children=tuple(obs))
+            obs = self.provider(op.desired.target).add_jobs(refs[op.address], subs)
+            return Observation(refs[op.address].remote_id, "", children=tuple(obs))
 
         self._create(ops, call)
 
@@ -287,17 +287,18 @@ class Applier:
         if op.token:
             self._succeed(txn, op, obs)
         for child, child_obs in zip(op.children, obs.children, strict=False):
-            self._succeed(txn, child, child_obs)
+            self._succeed(txn, child, child_obs, parent_id=obs.remote_id)
         lane = lanes.lane_of(op)
         if lane is not None and obs.status == FAILED:
             self._abort_session(txn, lane, op, lanes, obs.detail.get("error", "failed"))
 
-    def _succeed(self, txn: Any, op: Op, obs: Observation) -> None:
-        txn.succeed(op.address, op.generation, obs, op.intent, {"apply": self.run_id})
+    def _succeed(self, txn: Any, op: Op, obs: Observation, parent_id: str | None = None) -> None:
+        txn.succeed(op.address, op.generation, obs, op.intent, {"apply": self.run_id}, parent_id)
         if op.desired.kind in CONTAINERS:
             closed = op.desired.kind == "batch" and not op.desired.lifecycle.get("open")
             txn.set_lifecycle(op.address, {**op.desired.lifecycle, "closed": closed})
-        self.refs[op.address] = RemoteRef(op.desired.kind, obs.remote_id, op.parent.remote_id if op.parent else None)
+        parent = parent_id or (op.parent.remote_id if op.parent else None)
+        self.refs[op.address] = RemoteRef(op.desired.kind, obs.remote_id, parent)
         self.counts[op.change.action] += 1
         self.touched.append(op.address)
         if obs.status == FAILED:
@@ -404,15 +405,24 @@ class Applier:
 
     # phase: close sessions whose jobs are all submitted --------------------------------------------
     def _closes(self) -> None:
+        """Close sessions once their jobs are in: new ones, and existing open ones that got jobs now."""
+        fed = {
+            c.desired.parent for c in self.plan.changes if c.desired and c.desired.parent and c.address in self.touched
+        }
         sessions = [
             c
-            for c in self.changes
+            for c in self.plan.changes
             if c.kind == "session"
-            and c.action in ("create", "replace")
-            and c.address in self.refs
             and c.desired
             and not c.desired.lifecycle.get("keep_open")
+            and (
+                (c.action in ("create", "replace") and c.address in self.refs)
+                or (c.action == "noop" and c.address in fed)
+            )
+            and not self._closed(c.address)
         ]
+        for change in sessions:
+            self.refs.setdefault(change.address, self._ref(change.address))
         failed = {c.address for c in sessions if self._session_failed(c.address)}
 
         def close(change: Change) -> Observation | None:
@@ -431,6 +441,10 @@ class Applier:
                 txn.set_lifecycle(change.address, {"keep_open": False, "closed": True})
             if obs is not None:
                 self.emit(ResourceDone(change.address, "close", obs.status))
+
+    def _closed(self, address: str) -> bool:
+        rec = self.state.resource(address)
+        return rec is not None and bool(rec.lifecycle.get("closed"))
 
     def _session_failed(self, address: str) -> bool:
         rec = self.state.resource(address)

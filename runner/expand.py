@@ -11,7 +11,7 @@ from typing import Any
 from runner import address
 from runner.fingerprint import digest
 from runner.matrix import combinations
-from runner.model import Batch, Job, Manifest, Program, Session, Workload
+from runner.model import Attrs, Batch, Job, Manifest, Program, Session, Workload
 from runner.resources import KIND_ORDER, Desired, Expansion
 
 
@@ -136,7 +136,7 @@ def _batch_jobs(b: Batch, head: Desired) -> list[Desired]:
                 head.provider,
                 parent=head.address,
                 spec=spec,
-                attrs=head.attrs,
+                attrs=Attrs(),  # tags and metadata live on the batch; its jobs carry none of their own
                 fingerprint=digest(spec),
                 protect=b.protect,
                 values=dict(variables),

@@ -236,7 +236,11 @@ def cancel(
             obs = provider.cancel(ref)
         done.append((row["address"], obs))
     if done:
+        by_remote = {r["remote_id"]: r["address"] for r in poller.state.tracked()}
         with Lease(poller.state, "cancel").acquire(poller.lock_timeout), poller.state.transaction() as txn:
             for addr, obs in done:
                 txn.observe(addr, obs)
+                for child in obs.children:  # cancelling a batch cancels its jobs too
+                    if child.remote_id in by_remote:
+                        txn.observe(by_remote[child.remote_id], child)
     return done

@@ -40,6 +40,7 @@ class Finding:
     message: str
     found: Observation | None = None
     candidates: tuple[str, ...] = field(default_factory=tuple)
+    parent_remote_id: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -74,24 +75,49 @@ class Providers:
 
 
 def findings(state: State, env: Mapping[str, str], programs: Mapping[str, Program] | None = None) -> list[Finding]:
-    """Ask the providers about every open intent. Reads the state, writes nothing."""
+    """Ask the providers about every open intent. Reads the state, writes nothing.
+
+    Containers are settled first: a job created inside a batch in the same call learns its
+    batch's id only from the batch's finding (absent batch, absent job).
+    """
     intents = state.open_intents()
     if not intents:
         return []
     pool = Providers(state, env)
+    settled: dict[str, Finding] = {}
     try:
-        return [_settle(state, pool, intent, programs or {}) for intent in intents]
+        for intent in sorted(intents, key=lambda i: (_rank(state, i["address"]), i["id"])):
+            settled[intent["address"]] = _settle(state, pool, intent, programs or {}, settled)
     finally:
         pool.close()
+    return sorted(settled.values(), key=lambda f: f.intent_id)
 
 
-def _settle(state: State, pool: Providers, intent: Mapping[str, Any], programs: Mapping[str, Program]) -> Finding:
+def _rank(state: State, address: str) -> int:
+    rec = state.resource(address)
+    return 0 if rec is None or rec.kind in ("session", "batch") else 1
+
+
+def _settle(
+    state: State,
+    pool: Providers,
+    intent: Mapping[str, Any],
+    programs: Mapping[str, Program],
+    settled: Mapping[str, Finding],
+) -> Finding:
     address, generation = intent["address"], intent["generation"]
     rec = state.resource(address)
     gen = next((g for g in state.generations(address) if g["generation"] == generation), None)
     base = {"address": address, "generation": generation, "intent_id": intent["id"]}
     if rec is None or gen is None:
         return Finding(**base, outcome=ABSENT, message="the resource is no longer recorded")
+    parent = settled.get(rec.parent or "")
+    if parent is not None and not gen.get("parent_remote_id"):
+        if parent.outcome == ABSENT:
+            return Finding(**base, outcome=ABSENT, message=f"{parent.address} was not created, so neither was this")
+        if parent.outcome != ADOPTED or parent.found is None:
+            return Finding(**base, outcome=UNKNOWN, message=f"waits for {parent.address} to be settled")
+        gen = {**gen, "parent_remote_id": parent.found.remote_id}
     sub = _submission(rec, gen, intent, programs)
     since = _epoch(intent["created_at"])
     try:
@@ -107,6 +133,7 @@ def _settle(state: State, pool: Providers, intent: Mapping[str, Any], programs: 
             **base,
             outcome=ADOPTED,
             found=found[0],
+            parent_remote_id=gen.get("parent_remote_id"),
             message=f"the interrupted create did happen: adopted {found[0].remote_id}",
         )
     if not found:
@@ -175,7 +202,10 @@ def record(state: State, found: list[Finding]) -> None:
     with state.transaction() as txn:
         for f in found:
             if f.outcome == ADOPTED and f.found is not None:
-                txn.succeed(f.address, f.generation, f.found, f.intent_id, {"adopted": True})
+                txn.succeed(f.address, f.generation, f.found, f.intent_id, {"adopted": True}, f.parent_remote_id)
+                rec = state.resource(f.address)
+                if rec is not None and rec.kind == "batch":  # created closed unless declared open
+                    txn.set_lifecycle(f.address, {**rec.lifecycle, "closed": not rec.lifecycle.get("open")})
             elif f.outcome == ABSENT:
                 txn.settle_intent(f.intent_id, "absent", {"message": f.message})
             elif f.outcome == AMBIGUOUS:

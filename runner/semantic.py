@@ -67,14 +67,8 @@ class _Checker:
             choices = " | ".join("+".join(sorted(s)) for s in spec.credentials)
             where = (*t.path, "credentials") if "credentials" in t.config else t.path
             self.add(where, f"targets.{t.name}: credentials need one of: {choices}", key="credentials" not in t.config)
-        if t.provider == "local":
-            from runner.providers.local import METHODS
-
-            method = t.options.get("method", "automatic")
-            if method not in METHODS:
-                self.add(
-                    (*t.path, "options", "method"), f"unknown Aer method '{method}' (one of: {', '.join(METHODS)})"
-                )
+        for sub_path, message in providers.check_target(t):
+            self.add((*t.path, *sub_path), f"targets.{t.name}: {message}")
 
     def _ref_target(self, name: str, path: Path, kind: str | None) -> Target | None:
         target = self.m.targets.get(name)
@@ -173,7 +167,9 @@ class _Checker:
 
     # batches -------------------------------------------------------------------------------
     def _batch(self, batch: Batch) -> None:
-        combos = self._sweep(batch.matrix, (*batch.path, "matrix"), lambda c: c) or []
+        combos = (
+            self._sweep(batch.matrix, (*batch.path, "matrix"), lambda c: address.batch_job(batch.name, None, c)) or []
+        )
         addresses = [address.batch_job(batch.name, j.name, j.variables) for j in batch.jobs]
         addresses += [address.batch_job(batch.name, None, c) for c in combos]
         for addr, count in Counter(addresses).items():

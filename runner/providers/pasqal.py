@@ -10,20 +10,22 @@ nor a list call, so they cannot be found again: an ambiguous workload create is 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import AuthError, NotFoundError, ProviderError, RejectedError, TransientError
+from runner.errors import NotFoundError, RejectedError, TransientError
 from runner.model import Attrs, Target
-from runner.providers import credentials
 from runner.providers.base import Context, Observation, ProviderSpec, RemoteRef, Result, Submission
-from runner.providers.pasqal_api import Page, PasqalApi, describe
-from runner.providers.pasqal_auth import TOKEN_ENDPOINT, PasswordGrant, StaticToken, TokenSource
+from runner.providers.pasqal_api import Page, PasqalApi, describe, query
+from runner.providers.pasqal_auth import token_source
 from runner.providers.pasqal_map import (
     TOKEN_TAG,
+    JobCancellation,
+    added,
     batch_observation,
+    job_body,
     job_key,
     job_observation,
     job_result,
@@ -34,8 +36,6 @@ from runner.providers.pasqal_map import (
 
 if TYPE_CHECKING:
     import httpx
-
-    from runner.providers.http import HttpClient
 
 SPEC = ProviderSpec(
     name="pasqal",
@@ -82,14 +82,6 @@ TERMINAL_RAW = frozenset({"DONE", "ERROR", "CANCELED", "TIMED_OUT"})
 Problems = list[tuple[tuple[str | int, ...], str]]
 
 
-@dataclass(frozen=True)
-class JobCancellation:
-    """What cancel_jobs did: the jobs it cancelled and, per job id, why others were not."""
-
-    cancelled: tuple[Observation, ...]
-    errors: Mapping[str, str]
-
-
 def check_target(target: Target) -> Problems:
     """The device type is one Pasqal knows and a project is named."""
     problems: Problems = []
@@ -104,22 +96,6 @@ def check_target(target: Target) -> Problems:
 
 def make(target: Target, context: Context) -> PasqalProvider:
     return PasqalProvider(target, context)
-
-
-def _tokens(target: Target, context: Context, http: HttpClient, clock: Callable[[], float]) -> TokenSource:
-    creds: Mapping[str, Any] = target.config.get("credentials", {})
-    hint = "check " + ", ".join(f"credentials.{k} ({v})" for k, v in sorted(creds.items()))
-    if "token_env" in creds or "token_file" in creds:
-        return StaticToken(credentials.required(target.name, creds, context.env, context.base_dir, "token"), hint)
-    if "username_env" in creds:
-        username = credentials.required(target.name, creds, context.env, context.base_dir, "username")
-        password = credentials.required(target.name, creds, context.env, context.base_dir, "password")
-        endpoint = str(target.config.get("token_endpoint", TOKEN_ENDPOINT))
-        return PasswordGrant(http, endpoint, username, password, hint, clock)
-    raise AuthError(
-        f"targets.{target.name}: credentials need token_env, token_file, or username_env "
-        "with password_env or password_file"
-    )
 
 
 class PasqalProvider:
@@ -146,7 +122,7 @@ class PasqalProvider:
             describe=describe,
             transport=transport,
         )
-        self.api = PasqalApi(self.http, _tokens(target, context, self.http, clock))
+        self.api = PasqalApi(self.http, token_source(target, context, self.http, clock))
         self.http.headers = self.api.headers
 
     # creating -----------------------------------------------------------------------------------
@@ -163,7 +139,7 @@ class PasqalProvider:
         body: dict[str, Any] = {
             "sequence_builder": sub.programs[0].text if sub.programs else None,
             "webhook": sub.spec.get("webhook") or self.target.config.get("webhook"),
-            "jobs": [_job_body(c) for c in sub.children],
+            "jobs": [job_body(c) for c in sub.children],
             "open": bool(sub.lifecycle.get("open", sub.spec.get("open", False))),
             "device_type": self.target.target,
             "tags": [*sub.attrs.tags, token_tag(sub.token)],
@@ -197,17 +173,17 @@ class PasqalProvider:
             return []
         path = f"/api/v2/batches/{batch.remote_id}"
         before = self._jobs_count(self.api.call("GET", path))
-        body = [_job_body(s) for s in subs]
+        body = [job_body(s) for s in subs]
         for last in [False] * (CREATE_ROUNDS - 1) + [True]:
             try:
                 data = self.api.call("POST", f"{path}/jobs", body=body, gzip_body=True, safe=False)
-                return _added(self._jobs_in(data), before, subs, batch.remote_id)
+                return added(self.api.jobs_in(data), before, subs, batch.remote_id)
             except TransientError as exc:
                 if not exc.acted_on_maybe or last:
                     raise
-                jobs = self._batch_jobs(batch.remote_id)
+                jobs = self.api.batch_jobs(batch.remote_id)
                 if len(jobs) > before:  # it went through before the answer was lost
-                    return _added(jobs, before, subs, batch.remote_id)
+                    return added(jobs, before, subs, batch.remote_id)
         raise AssertionError("unreachable")
 
     def _project(self) -> str:
@@ -227,12 +203,10 @@ class PasqalProvider:
         seen.update(self._observe_jobs([r.remote_id for r in refs if r.kind == "batch_job"]))
         for ref in refs:
             if ref.kind == "workload":
-                try:
+                with contextlib.suppress(NotFoundError):
                     seen[ref.remote_id] = workload_observation(
                         self.api.call("GET", f"/api/v2/workloads/{ref.remote_id}")
                     )
-                except NotFoundError:
-                    pass
         return [seen.get(r.remote_id) or missing(r.remote_id) for r in refs]
 
     def _observe_batches(self, ids: list[str]) -> dict[str, Observation]:
@@ -268,7 +242,7 @@ class PasqalProvider:
         return job_result(job_id, self.api.download(link)) if link else None
 
     def _batch_result(self, batch_id: str) -> Result | None:
-        jobs = self._batch_jobs(batch_id)
+        jobs = self.api.batch_jobs(batch_id)
         if not jobs or any(j.get("status") not in TERMINAL_RAW for j in jobs):
             return None
         results = [self._job_result(str(j["id"])) if j.get("status") == "DONE" else None for j in jobs]
@@ -287,9 +261,9 @@ class PasqalProvider:
         return Result(counts=(), shots=0, data=dict(document)) if document else None
 
     def find(self, sub: Submission, since: float | None = None) -> list[Observation]:
-        """Batches tagged with the submission's token; for a job added to a batch, that batch's jobs
-        with the same runs and variables, in creation order (the k-th identical submission is the
-        k-th of them). Workloads cannot be found."""
+        """Remote resources created for this submission: batches by token tag, added jobs by runs and variables."""
+        # Jobs carry no tags: an added job is any job of its batch with the same runs and variables, listed in
+        # creation order, so the k-th identical submission is the k-th of them. Workloads cannot be found.
         if sub.kind == "batch":
             tag = token_tag(sub.token)
             batches = [
@@ -300,22 +274,12 @@ class PasqalProvider:
             return [self._with_jobs(b) for b in batches]
         if sub.kind == "batch_job" and sub.parent is not None:
             key = job_key(sub.spec.get("runs"), sub.spec.get("variables"))
-            jobs = self._batch_jobs(sub.parent.remote_id)
+            jobs = self.api.batch_jobs(sub.parent.remote_id)
             return [job_observation(j) for j in jobs if job_key(j.get("runs"), j.get("variables")) == key]
         return []
 
     def _with_jobs(self, batch: Mapping[str, Any]) -> Observation:
-        return batch_observation(batch, self._jobs_in(batch))
-
-    def _jobs_in(self, batch: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        """The jobs of a Batch+jobs answer, or fetched when the answer only lists their ids."""
-        if batch.get("jobs") is not None or not batch.get("job_ids"):
-            return list(batch.get("jobs") or [])
-        return self._batch_jobs(str(batch["id"]))
-
-    def _batch_jobs(self, batch_id: str) -> list[Mapping[str, Any]]:
-        order = {"batch_id": batch_id, "order_by": "creation_order", "order_by_direction": "ASC"}
-        return list(self.api.every("/api/v2/jobs", order))
+        return batch_observation(batch, self.api.jobs_in(batch))
 
     @staticmethod
     def _jobs_count(batch: Mapping[str, Any]) -> int:
@@ -357,12 +321,19 @@ class PasqalProvider:
         self.api.call("PATCH", f"{path}/tags", body=[*attrs.tags, *keep], safe=True)
 
     def close(self, ref: RemoteRef) -> Observation:
-        return self._with_jobs(self.api.call("PATCH", f"/api/v2/batches/{ref.remote_id}/complete", safe=True))
+        """Close a batch: it takes no more jobs and finishes once they have run."""
+        try:
+            return self._with_jobs(self.api.call("PATCH", f"/api/v2/batches/{ref.remote_id}/complete", safe=True))
+        except NotFoundError:
+            raise
+        except RejectedError:
+            (current,) = self.observe([ref])
+            if current.detail.get("open") is False:
+                return current  # closed already (by another run, or it was cancelled)
+            raise
 
     def cancel_jobs(self, batch: RemoteRef, filters: Mapping[str, Any]) -> JobCancellation:
         """Cancel the pending jobs of a batch that match filters (id, min_runs, max_runs, start_date, end_date)."""
-        from runner.providers.pasqal_api import query
-
         data = self.api.call(
             "PATCH", f"/api/v2/batches/{batch.remote_id}/cancel/jobs", params=query(filters), safe=True
         )
@@ -373,8 +344,6 @@ class PasqalProvider:
 
     def rebatch(self, batch: RemoteRef, filters: Mapping[str, Any]) -> Observation:
         """A new batch with copies of the matching jobs (id, status, min_runs, ...); both carry parent_id."""
-        from runner.providers.pasqal_api import query
-
         data = self.api.call("POST", f"/api/v1/batches/{batch.remote_id}/rebatch", params=query(filters), safe=False)
         return self._with_jobs(data)
 
@@ -386,31 +355,17 @@ class PasqalProvider:
         """One page of jobs matching filters (id, batch_id, status, errors, min_runs, ...), newest first."""
         return self.api.page("/api/v2/jobs", filters, offset, limit)
 
+    def projects(self) -> list[Mapping[str, Any]]:
+        """The account's active projects (id, name, ...), from the account API."""
+        base = str(self.target.config.get("account_endpoint", ACCOUNT_ENDPOINT)).rstrip("/")
+        return list(self.api.call("GET", f"{base}/api/v1/projects", params=[("project_status", "ACTIVE")]))
+
     def device_specs(self) -> dict[str, str]:
         """Device type -> pulser device abstract representation (a JSON string)."""
         return dict(self.api.call("GET", "/api/v1/devices/specs"))
 
     def shutdown(self) -> None:
         self.http.close()
-
-
-def _job_body(sub: Submission) -> dict[str, Any]:
-    return {"runs": int(sub.spec["runs"]), "variables": dict(sub.spec.get("variables") or {})}
-
-
-def _added(
-    jobs: Sequence[Mapping[str, Any]], before: int, subs: Sequence[Submission], batch_id: str
-) -> list[Observation]:
-    """For each submission, the first unclaimed job after the first `before` with its runs and variables."""
-    fresh = list(jobs[before:])
-    out: list[Observation] = []
-    for sub in subs:
-        key = job_key(sub.spec.get("runs"), sub.spec.get("variables"))
-        index = next((i for i, j in enumerate(fresh) if job_key(j.get("runs"), j.get("variables")) == key), None)
-        if index is None:
-            raise ProviderError(f"{sub.address}: batch {batch_id} answered without the added job")
-        out.append(job_observation(fresh.pop(index)))
-    return out
 
 
 def _chunks(ids: list[str]) -> list[list[str]]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from runner.errors import AuthError, RejectedError
-from runner.providers.pasqal_auth import TokenSource
+from runner.providers.pasqal_auth import TokenRefused, TokenSource
 
 if TYPE_CHECKING:
     import httpx
@@ -137,6 +137,8 @@ class PasqalApi:
         for attempt in (1, 2):
             try:
                 return self.http.request(method, path, json_body=body, params=params, gzip_body=gzip_body, safe=safe)
+            except TokenRefused:
+                raise
             except AuthError as exc:
                 self.tokens.invalidate()
                 if attempt == 2 or not self.tokens.refreshable:
@@ -165,3 +167,14 @@ class PasqalApi:
         """A results document behind a pre-signed link: no Authorization header, no envelope."""
         address, params = split_link(link)
         return self.http.request("GET", address, params=params, auth=False).json()
+
+    def jobs_in(self, batch: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """The jobs of a Batch+jobs answer, or fetched when the answer only lists their ids."""
+        if batch.get("jobs") is not None or not batch.get("job_ids"):
+            return list(batch.get("jobs") or [])
+        return self.batch_jobs(str(batch["id"]))
+
+    def batch_jobs(self, batch_id: str) -> list[Mapping[str, Any]]:
+        """A batch's jobs in creation order, as the SDK asks for them."""
+        order = {"batch_id": batch_id, "order_by": "creation_order", "order_by_direction": "ASC"}
+        return list(self.every("/api/v2/jobs", order))

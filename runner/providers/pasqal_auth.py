@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from runner.errors import AuthError, RejectedError
+from runner.providers import credentials
 
 if TYPE_CHECKING:
+    from runner.model import Target
+    from runner.providers.base import Context
     from runner.providers.http import HttpClient
 
 TOKEN_ENDPOINT = "https://pasqal.eu.auth0.com/oauth/token"
@@ -30,6 +33,10 @@ PASSWORD_GRANT = {
     "audience": "https://apis.pasqal.cloud/account/api/v1",
 }
 REFRESH_MARGIN_S = 60.0
+
+
+class TokenRefused(AuthError):
+    """The token endpoint refused the credentials; the message already says what to check."""
 
 
 class TokenSource:
@@ -93,14 +100,12 @@ class PasswordGrant(TokenSource):
             response = self.http.request(
                 "POST", self.endpoint, content=urlencode(self._form).encode(), headers=headers, safe=True, auth=False
             )
-        except RejectedError as exc:  # OAuth servers answer bad credentials with 400 as well as 401/403
-            raise AuthError(f"{exc.message} ({self.hint})") from None
-        except AuthError as exc:
-            raise AuthError(f"{exc.message} ({self.hint})") from None
+        except (RejectedError, AuthError) as exc:  # OAuth servers answer bad credentials with 400, 401 or 403
+            raise TokenRefused(f"{exc.message} ({self.hint})") from None
         body = response.json()
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise AuthError(f"{self.http.provider}: the token endpoint answered without an access_token")
+            raise TokenRefused(f"{self.http.provider}: the token endpoint answered without an access_token")
         return token, self._expiry(body, token)
 
     def _expiry(self, body: Mapping[str, Any], token: str) -> float:
@@ -124,3 +129,20 @@ def jwt_expiry(token: str) -> float | None:
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
     return float(exp) if isinstance(exp, (int, float)) else None
+
+
+def token_source(target: Target, context: Context, http: HttpClient, clock: Callable[[], float]) -> TokenSource:
+    """The token source a target's credentials describe; a 401 message will name them (never their values)."""
+    creds: Mapping[str, Any] = target.config.get("credentials", {})
+    hint = "check " + ", ".join(f"credentials.{k} ({v})" for k, v in sorted(creds.items()))
+    if "token_env" in creds or "token_file" in creds:
+        return StaticToken(credentials.required(target.name, creds, context.env, context.base_dir, "token"), hint)
+    if "username_env" in creds:
+        username = credentials.required(target.name, creds, context.env, context.base_dir, "username")
+        password = credentials.required(target.name, creds, context.env, context.base_dir, "password")
+        endpoint = str(target.config.get("token_endpoint", TOKEN_ENDPOINT))
+        return PasswordGrant(http, endpoint, username, password, hint, clock)
+    raise AuthError(
+        f"targets.{target.name}: credentials need token_env, token_file, or username_env "
+        "with password_env or password_file"
+    )

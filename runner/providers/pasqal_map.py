@@ -12,8 +12,10 @@ the register, "1" meaning the atom was measured excited. Qiskit's counts read th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from runner.errors import ProviderError
 from runner.providers.base import (
     CANCELLED,
     FAILED,
@@ -24,6 +26,7 @@ from runner.providers.base import (
     UNKNOWN,
     Observation,
     Result,
+    Submission,
 )
 
 BATCH_STATUS = {
@@ -45,6 +48,14 @@ JOB_STATUS = {
     "CANCELING": RUNNING,
 }
 TOKEN_TAG = "runner-token:"
+
+
+@dataclass(frozen=True)
+class JobCancellation:
+    """What cancel_jobs did: the jobs it cancelled and, per job id, why others were not."""
+
+    cancelled: tuple[Observation, ...]
+    errors: Mapping[str, str]
 
 
 def status_of(raw: str, table: Mapping[str, str]) -> str:
@@ -132,3 +143,23 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_canonical(v) for v in value]
     return value
+
+
+def job_body(sub: Submission) -> dict[str, Any]:
+    """A batch job submission as the API's job object."""
+    return {"runs": int(sub.spec["runs"]), "variables": dict(sub.spec.get("variables") or {})}
+
+
+def added(
+    jobs: Sequence[Mapping[str, Any]], before: int, subs: Sequence[Submission], batch_id: str
+) -> list[Observation]:
+    """For each submission, the first unclaimed job after the first `before` with its runs and variables."""
+    fresh = list(jobs[before:])
+    out: list[Observation] = []
+    for sub in subs:
+        key = job_key(sub.spec.get("runs"), sub.spec.get("variables"))
+        index = next((i for i, j in enumerate(fresh) if job_key(j.get("runs"), j.get("variables")) == key), None)
+        if index is None:
+            raise ProviderError(f"{sub.address}: batch {batch_id} answered without the added job")
+        out.append(job_observation(fresh.pop(index)))
+    return out

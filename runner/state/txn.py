@@ -129,11 +129,17 @@ class Txn:
         obs: Observation,
         intent_id: int | None,
         provenance: Mapping[str, Any] | None = None,
+        parent_remote_id: str | None = None,
     ) -> None:
         """The create call returned: commit the remote id and what the provider reported."""
         from runner.state.store import dumps
 
         finished = self.now if obs.status in TERMINAL else None
+        if parent_remote_id is not None:  # a job created inside its batch learns the batch id only now
+            self._x(
+                "UPDATE generations SET parent_remote_id = ? WHERE address = ? AND generation = ?",
+                (parent_remote_id, address, generation),
+            )
         self._x(
             "UPDATE resources SET status = ?, remote_id = ?, detail = ?, updated_at = ?, serial = ? "
             "WHERE address = ? AND generation = ?",
