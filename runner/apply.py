@@ -98,6 +98,8 @@ class Applier:
             txn.save_targets(self.expansion.targets, _base_dir(self.expansion))
         outcome = "failed"
         try:
+            for name in sorted({c.desired.target for c in self.changes if c.desired}):
+                self.provider(name)  # built on this thread: provider set-up must not run on a short-lived worker
             for phase in (
                 self._containers,
                 self._jobs,

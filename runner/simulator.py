@@ -45,6 +45,19 @@ def _compiled(text: str, include_dir: str | None, method: str) -> Any:
     return transpile(circuit, _backend(method), optimization_level=0, seed_transpiler=0)
 
 
+def warm(aer: bool = True) -> None:
+    """Import qiskit (and Aer) now, on the calling thread.
+
+    Seen here with qiskit 2.6 / Aer 0.18: when qiskit is first imported on a short-lived worker
+    thread, the next Aer run can crash the process inside qiskit's compiled extension. Callers
+    that will simulate on worker threads call this first from a long-lived (main) thread.
+    """
+    import qiskit  # noqa: F401
+
+    if aer:
+        _backend("automatic")
+
+
 def versions() -> dict[str, str]:
     """Versions of the engine packages, recorded with every result."""
     import qiskit

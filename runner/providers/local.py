@@ -59,6 +59,9 @@ class LocalProvider:
     spec = SPEC
 
     def __init__(self, target: Target, context: Context) -> None:
+        from runner.simulator import warm
+
+        warm()  # see simulator.warm: never let the first qiskit import happen on a worker thread
         self.method = str(target.options.get("method", "automatic"))
         self.workers = _worker_count(target, context)
         self._pool: Executor | None = None

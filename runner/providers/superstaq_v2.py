@@ -5,9 +5,10 @@ ask the same service's v0.3.0 JobQuery for jobs on the target submitted around `
 the token inside each input circuit (its QPY name and metadata), and name circuit i of v0.3.0
 job J as the v0.2.0 id `J_i`. Both halves are assumptions that hold in `runner emulate
 superstaq` and are UNVERIFIED against the real service: that v0.2.0 jobs are visible through
-the v0.3.0 query, and that ids map this way. The mapped ids are checked with /fetch_jobs before
-they are adopted; if they do not exist we raise rather than report "not found", because
-"not found" makes the caller create the job a second time.
+the v0.3.0 query, and that ids map this way. Without `since` every job on the target is
+searched. The mapped ids are checked with /fetch_jobs before they are adopted; if they do not
+exist we raise rather than report "not found", because "not found" makes the caller create the
+job a second time.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import NotFoundError, ProviderError, RejectedError
 from runner.providers import superstaq_v3 as v3
-from runner.providers.superstaq_wire import V2_STATUSES, Circuit, JobRequest, JobView, carries_token, chunks
-from runner.providers.superstaq_wire import split_options, v2_options
+from runner.providers.superstaq_wire import (
+    V2_STATUSES,
+    Circuit,
+    JobRequest,
+    JobView,
+    carries_token,
+    chunks,
+    split_options,
+    v2_options,
+)
 
 if TYPE_CHECKING:
     from runner.providers.http import HttpClient

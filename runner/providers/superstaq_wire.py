@@ -17,10 +17,13 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runner.providers.base import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, UNKNOWN, Observation, Result
+
+if TYPE_CHECKING:
+    from runner.providers.http import HttpClient
 
 TOKEN_TAG = "runner-token:"
 UNKNOWN_RANK = 8  # after every in-progress status, before every finished one
@@ -73,7 +76,6 @@ class JobView:
     remote_id: str
     target: str
     circuits: tuple[Circuit, ...]
-    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 def aggregate(statuses: Sequence[str], table: Mapping[str, tuple[int, str]]) -> tuple[str, str]:
@@ -88,7 +90,7 @@ def observation(view: JobView, table: Mapping[str, tuple[int, str]]) -> Observat
     """The runner observation of a job view; failure texts go into detail["error"]."""
     statuses = [c.status for c in view.circuits]
     raw, status = aggregate(statuses, table)
-    detail: dict[str, Any] = {**view.detail, "statuses": statuses}
+    detail: dict[str, Any] = {"statuses": statuses}
     if status == FAILED:
         detail["error"] = _errors(view, table)
     return Observation(view.remote_id, status, raw, detail)
@@ -108,7 +110,7 @@ def result(view: JobView, table: Mapping[str, tuple[int, str]], data: Mapping[st
         return None
     counts = tuple(runner_counts(c.counts or {}, creg_sizes(c.qpy)) for c in view.circuits)
     shots = next((c.shots for c in view.circuits if c.shots), sum(counts[0].values()))
-    return Result(counts=counts, shots=int(shots), data={**data, **view.detail})
+    return Result(counts=counts, shots=int(shots), data=dict(data))
 
 
 def runner_counts(big_endian: Mapping[str, float], sizes: Sequence[int]) -> dict[str, int]:
@@ -118,7 +120,7 @@ def runner_counts(big_endian: Mapping[str, float], sizes: Sequence[int]) -> dict
         bits = key.replace(" ", "")[::-1]
         if len(sizes) > 1 and sum(sizes) == len(bits):
             bits = _split_registers(bits, sizes)
-        out[bits] = out.get(bits, 0) + int(round(value))
+        out[bits] = out.get(bits, 0) + round(value)
     return dict(sorted(out.items()))
 
 
@@ -189,3 +191,18 @@ class JobRequest:
 def chunks(items: Sequence[str], size: int) -> list[list[str]]:
     """Items in consecutive groups of at most `size`."""
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+class Dialect(Protocol):
+    """What differs between API versions (superstaq_v2.V2, superstaq_v3.V3)."""
+
+    @property
+    def table(self) -> Mapping[str, tuple[int, str]]: ...
+
+    def create(self, http: HttpClient, req: JobRequest) -> tuple[str, str | None]: ...
+
+    def fetch(self, http: HttpClient, remote_ids: Sequence[str]) -> dict[str, JobView]: ...
+
+    def cancel(self, http: HttpClient, remote_id: str, index: int | None) -> None: ...
+
+    def find(self, http: HttpClient, token: str, target: str, since: float | None) -> list[JobView]: ...

@@ -9,7 +9,7 @@ import pytest
 
 from .harness import Harness
 
-NAMES = ["local", "azure", "superstaq", "pasqal"]
+NAMES = ["local", "azure", "superstaq", "superstaq_v3", "pasqal"]
 
 
 def _load(name: str) -> object:
