@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from runner.errors import AuthError, RejectedError
 from runner.model import Target
 from runner.providers import credentials as creds
+from runner.providers.azure_wire import answer, describe
 from runner.providers.http import HttpClient
 
 DEFAULT_SCOPE = "https://quantum.microsoft.com/.default"
@@ -139,7 +140,7 @@ def _token_source(
     tenant = creds.required(target.name, cred, env, base_dir, "tenant_id")
     url = str(target.config.get("token_endpoint") or DEFAULT_TOKEN_ENDPOINT).replace("{tenant}", tenant)
     scope = str(target.config.get("token_scope") or DEFAULT_SCOPE)
-    http = HttpClient(url, provider=f"targets.{target.name}: token endpoint", transport=transport)
+    http = HttpClient(url, provider=f"targets.{target.name}: token endpoint", transport=transport, describe=describe)
     source = f"client credentials ({_source(cred, 'client_id')}, {_source(cred, 'client_secret')})"
     return TokenSource(
         http,
@@ -149,6 +150,10 @@ def _token_source(
         source,
         clock,
     )
+
+
+class TokenRefusedError(AuthError):
+    """The token endpoint said no; already names the target and the credential source."""
 
 
 class TokenSource:
@@ -183,8 +188,8 @@ class TokenSource:
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
         except AuthError as exc:
-            raise AuthError(
-                f"{self.where}: the token endpoint refused the {self.source}: {_answer(exc.message)}"
+            raise TokenRefusedError(
+                f"{self.where}: the token endpoint refused the {self.source}: {answer(exc.message)}"
             ) from None
         granted = response.json()
         lifetime = float(granted.get("expires_in") or 3600)
@@ -194,8 +199,3 @@ class TokenSource:
 
     def close(self) -> None:
         self.http.close()
-
-
-def _answer(message: str) -> str:
-    """The status and body part of an HttpClient error message (drops the method and long path)."""
-    return message.split(" -> ", 1)[-1]

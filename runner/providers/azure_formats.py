@@ -80,7 +80,7 @@ def quantinuum_payload(circuit: QuantumCircuit) -> Payload:
 
     text = qasm2_text(circuit)
     layout = {"cregs": _registers(circuit), "clbits": circuit.num_clbits}
-    return Payload(text.encode(), "text/plain", QUANTINUUM_INPUT, QUANTINUUM_OUTPUT, layout)
+    return Payload(text.encode(), "application/qasm", QUANTINUUM_INPUT, QUANTINUUM_OUTPUT, layout)
 
 
 def ionq_payload(circuit: QuantumCircuit) -> Payload:
