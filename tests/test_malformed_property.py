@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import BELL, ROTATION
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runner.cli import run
-
-from conftest import BELL, ROTATION
 
 BASE: dict[str, Any] = {
     "version": 1,

@@ -45,7 +45,7 @@ def collect() -> tuple[list[Event], object]:
 
 def test_refresh_of_finished_jobs_makes_no_request(tmp_path: Path) -> None:
     st = seed_state(tmp_path / "s.db", {f"job.j{i}": "succeeded" for i in range(10_000)})
-    events, emit = collect()
+    _events, emit = collect()
     with st.transaction() as txn:  # results already fetched: nothing left to ask for
         for i in range(10_000):
             txn.record_result(f"job.j{i}", 1, fake_provider.FakeProvider().result(None))  # type: ignore[arg-type]
@@ -78,7 +78,7 @@ def test_wait_backs_off_and_is_bounded(tmp_path: Path) -> None:
         sleeps.append(s)
         now[0] += s
 
-    events, emit = collect()
+    _events, emit = collect()
     with pytest.raises(RunnerError) as caught:
         wait(
             Poller(st, env={}, emit=emit),
@@ -106,7 +106,7 @@ def test_wait_finishes_and_surfaces_unknown_statuses(tmp_path: Path) -> None:
 
 def test_cancel_skips_finished_and_refuses_protected(tmp_path: Path) -> None:
     st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "succeeded", "job.p": "running"}, {"job.p"})
-    events, emit = collect()
+    _events, emit = collect()
     poller = Poller(st, env={}, emit=emit)  # type: ignore[arg-type]
     with pytest.raises(RunnerError, match=r"refusing to cancel protected job.p: name them with --allow-protected"):
         cancel(poller, ["job.*"])

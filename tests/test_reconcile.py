@@ -82,7 +82,7 @@ def test_several_candidates_block_the_address(tmp_path: Path) -> None:
 def test_unreachable_provider_blocks_instead_of_resubmitting(tmp_path: Path) -> None:
     st = interrupted(tmp_path)
     fake_provider.FIND_ERROR.append(TransientError("fake: GET /jobs timed out"))
-    found, changes = plan_after(st)
+    _found, changes = plan_after(st)
     assert changes == [
         (
             "job.a",

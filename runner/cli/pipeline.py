@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import os
 import signal
+import sys
 import threading
+from typing import Any
 
 import click
 
