@@ -1,0 +1,82 @@
+"""Count what exists remotely, through each provider's own REST API (not runner's state).
+
+Each function returns a Counter of runner addresses: how many remote jobs carry each one.
+A count of 2 is a duplicate; an address with no count is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import Counter
+from typing import Any
+
+import httpx
+
+AZURE_PREFIX = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Quantum/workspaces/ws"
+)
+AZURE_KEY = "emulator-key"
+SUPERSTAQ_KEY = "emulator-key"
+PASQAL_TOKEN = "emulator-token"
+
+
+def azure(url: str) -> Counter[str]:
+    """Jobs by name (runner names Azure jobs by address), following nextLink pages."""
+    found: Counter[str] = Counter()
+    next_url: str | None = f"{url}{AZURE_PREFIX}/jobs"
+    params: dict[str, Any] | None = {"api-version": "2026-01-15-preview", "skip": 0, "top": 100}
+    with httpx.Client(headers={"x-ms-quantum-api-key": AZURE_KEY}, timeout=60) as client:
+        while next_url:
+            page = client.get(next_url, params=params)
+            page.raise_for_status()
+            body = page.json()
+            found.update(job["name"] for job in body["value"])
+            next_url, params = body.get("nextLink"), None
+    return found
+
+
+def superstaq(url: str) -> Counter[str]:
+    """Jobs from the v0.3.0 query (it lists v0.2.0 submissions too), by the address inside each circuit."""
+    from qiskit import qpy
+
+    with httpx.Client(headers={"Authorization": SUPERSTAQ_KEY}, timeout=120) as client:
+        page = client.get(f"{url}/v0.3.0/client/job/qiskit")
+        page.raise_for_status()
+        jobs = page.json()
+    found: Counter[str] = Counter()
+    for data in jobs.values():
+        circuit = qpy.load(io.BytesIO(base64.b64decode(data["input_circuits"][0])))[0]
+        found[circuit.metadata["runner_address"]] += 1
+    return found
+
+
+def pasqal(url: str) -> Counter[str]:
+    """Batch jobs, addressed from their batch's `addr:` tag and their variables."""
+    from runner import address
+
+    found: Counter[str] = Counter()
+    headers = {"Authorization": f"Bearer {PASQAL_TOKEN}"}
+    with httpx.Client(headers=headers, timeout=60) as client:
+        for batch in _pages(client, f"{url}/core/api/v1/batches", {}):
+            names = [t.removeprefix("addr:") for t in batch.get("tags") or [] if t.startswith("addr:")]
+            if not names:
+                continue
+            for job in _pages(client, f"{url}/core/api/v2/jobs", {"batch_id": batch["id"]}):
+                found[address.batch_job(names[0].removeprefix("batch."), None, job.get("variables") or {})] += 1
+    return found
+
+
+def _pages(client: httpx.Client, url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.get(url, params={**params, "offset": len(items), "limit": 100})
+        page.raise_for_status()
+        body = page.json()
+        items.extend(body["data"])
+        total = (body.get("pagination") or {}).get("total", len(items))
+        if not body["data"] or len(items) >= total:
+            return items
+
+
+COUNT = {"azure": azure, "superstaq": superstaq, "pasqal": pasqal}
