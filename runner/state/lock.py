@@ -24,7 +24,8 @@ from runner.errors import LockConflictError
 if TYPE_CHECKING:
     from runner.state.store import State
 
-DEFAULT_TTL = 15.0
+DEFAULT_TTL = 15.0  # seconds without a heartbeat before a lease counts as abandoned
+TTL_ENV = "RUNNER_LOCK_TTL"  # override, e.g. for tests of lease expiry
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,12 @@ class Lease:
         state: State,
         operation: str,
         *,
-        ttl: float = DEFAULT_TTL,
+        ttl: float | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.state, self.operation, self.ttl = state, operation, ttl
+        self.state, self.operation = state, operation
+        self.ttl = ttl if ttl is not None else float(os.environ.get(TTL_ENV) or DEFAULT_TTL)
         self.clock, self.sleep = clock, sleep
         self.owner = f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.fence: int | None = None
