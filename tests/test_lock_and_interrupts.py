@@ -156,7 +156,7 @@ def test_second_ctrl_c_exits_at_once_and_the_next_apply_reconciles(tmp_path: Pat
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "interrupted again: exiting now; the next apply reconciles what was in flight" in err
     rest = finish(manifest)
