@@ -1,22 +1,28 @@
-"""The operations behind the CLI, usable from Python (notebooks) with the same semantics."""
+"""The operations behind the CLI, usable from Python (notebooks) with the same semantics.
+
+import runner
+planned = runner.plan("examples/quickstart.yaml")
+report = runner.apply("examples/quickstart.yaml")
+rows = runner.results(state=".runner/state.db")
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from runner import drift, planfile, reconcile
 from runner import manifest as manifest_mod
-from runner import planfile, reconcile
 from runner.apply import Applier, Emit, Report
 from runner.errors import PlanError, StalePlanError
 from runner.expand import expand
 from runner.model import Manifest
-from runner.plan import Plan, diff
+from runner.plan import Plan, diff, narrow
 from runner.provenance import run_info
-from runner.resources import Expansion
+from runner.resources import Expansion, Recorded
 from runner.state import Lease, Snapshot, State, snapshot
 
 DEFAULT_STATE = os.path.join(".runner", "state.db")
@@ -39,44 +45,83 @@ def load(path: str) -> Manifest:
 
 
 @dataclass(frozen=True)
+class Options:
+    """What shapes a plan besides the manifest and the state."""
+
+    replace: Sequence[str] = ()
+    targets: Sequence[str] = ()
+    excludes: Sequence[str] = ()
+    refresh: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "replace": sorted(self.replace),
+            "targets": list(self.targets),
+            "excludes": list(self.excludes),
+            "refresh": self.refresh,
+        }
+
+
+@dataclass(frozen=True)
 class Planned:
-    """A plan with what it was computed from, and what reconciliation found on the way."""
+    """A plan with what it was computed from: reconciliation findings and drift seen on the way."""
 
     plan: Plan
     expansion: Expansion
     snapshot: Snapshot
     findings: tuple[reconcile.Finding, ...] = ()
+    refreshed: drift.Refreshed = field(default_factory=lambda: drift.Refreshed((), {}))
+    options: Options = field(default_factory=Options)
 
 
 def plan(
-    manifest: str, *, state: str | None = None, env: Mapping[str, str] | None = None, replace: Sequence[str] = ()
+    manifest: str,
+    *,
+    state: str | None = None,
+    env: Mapping[str, str] | None = None,
+    replace: Sequence[str] = (),
+    targets: Sequence[str] = (),
+    excludes: Sequence[str] = (),
+    refresh: bool = True,
 ) -> Planned:
-    """Validate, expand, reconcile and diff; reads the state, never writes or locks it."""
+    """Validate, expand, reconcile, refresh in memory, diff; never writes or locks the state."""
     env = dict(os.environ if env is None else env)
     expansion = expand(load(manifest))
-    return _planned(expansion, state_path(manifest, state, env), env, replace)
+    options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh)
+    return _planned(expansion, state_path(manifest, state, env), env, options)
 
 
-def _planned(expansion: Expansion, path: str, env: Mapping[str, str], replace: Sequence[str]) -> Planned:
+def _planned(expansion: Expansion, path: str, env: Mapping[str, str], options: Options) -> Planned:
     snap = snapshot(path)
     found: list[reconcile.Finding] = []
+    refreshed = drift.Refreshed((), {})
     if snap.exists:
         st = State.open(path)
         try:
             found = reconcile.findings(st, env, expansion.programs)
+            if options.refresh:
+                refreshed = drift.detect(st, env)
         finally:
             st.close()
-    return Planned(_diff(expansion, snap, replace, found), expansion, snap, tuple(found))
+    plan_ = _diff(expansion, snap.resources, options, found, refreshed)
+    return Planned(plan_, expansion, snap, tuple(found), refreshed, options)
 
 
 def _diff(
-    expansion: Expansion, snap: Snapshot, replace: Sequence[str], found: Sequence[reconcile.Finding] = ()
+    expansion: Expansion,
+    recorded: Mapping[str, Recorded],
+    options: Options,
+    found: Sequence[reconcile.Finding],
+    refreshed: drift.Refreshed,
 ) -> Plan:
-    unknown = [a for a in replace if a not in expansion.by_address()]
+    desired = expansion.by_address()
+    unknown = [a for a in options.replace if a not in desired]
     if unknown:
         raise PlanError(f"--replace names addresses not in the manifest: {', '.join(unknown)}")
-    recorded, blocked = reconcile.adjusted(snap.resources, list(found))
-    return diff(expansion.resources, recorded, force_replace=set(replace), blocked=blocked)
+    adjusted, blocked = reconcile.adjusted(recorded, list(found))
+    current = drift.fold(adjusted, refreshed)
+    full = diff(expansion.resources, current, force_replace=set(options.replace), blocked=blocked)
+    return narrow(full, options.targets, options.excludes)
 
 
 Confirm = Callable[[Planned], bool]
@@ -90,6 +135,9 @@ def apply(
     emit: Emit | None = None,
     confirm: Confirm | None = None,
     replace: Sequence[str] = (),
+    targets: Sequence[str] = (),
+    excludes: Sequence[str] = (),
+    refresh: bool = True,
     lock_timeout: float = 0.0,
     parallelism: int = 16,
     stop: threading.Event | None = None,
@@ -106,24 +154,19 @@ def apply(
         return _apply_saved(target, state, env, emit, lock_timeout, parallelism, stop)
     expansion = expand(load(target))
     path = state_path(target, state, env)
-    planned = _planned(expansion, path, env, replace)
-    first = planned.snapshot
+    options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh)
+    planned = _planned(expansion, path, env, options)
     if on_plan:
         on_plan(planned)
-    if not planned.plan.has_changes() and not _settles(planned.findings):
+    if not planned.plan.has_changes() and not _settles(planned):
         return planned
     if confirm is not None and not confirm(planned):
         return planned
     st = State.open(path, create=True)
     try:
         with Lease(st, "apply").acquire(lock_timeout):
-            snap = st.snapshot()
-            if (snap.lineage, snap.serial) != (first.lineage or snap.lineage, first.serial):
-                raise StalePlanError(
-                    f"{path} changed while this apply waited (serial {first.serial} -> {snap.serial}); run it again"
-                )
-            reconcile.record(st, list(planned.findings))
-            fresh = _diff(expansion, st.snapshot(), replace, planned.findings)
+            _unchanged_since(st, planned.snapshot, path)
+            fresh = _settle(st, planned)
             info = run_info(target, expansion.manifest_digest)
             return Applier(
                 fresh, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
@@ -132,9 +175,25 @@ def apply(
         st.close()
 
 
-def _settles(found: Sequence[reconcile.Finding]) -> bool:
-    """Findings apply must record even when nothing else changes (an adopted create)."""
-    return any(f.outcome in (reconcile.ADOPTED, reconcile.ABSENT) for f in found)
+def _settles(planned: Planned) -> bool:
+    """Findings and drift apply must record even when nothing else changes."""
+    adopted = any(f.outcome in (reconcile.ADOPTED, reconcile.ABSENT) for f in planned.findings)
+    return adopted or any(d.what in ("status", "closed") for d in planned.refreshed.drift)
+
+
+def _unchanged_since(st: State, first: Snapshot, path: str) -> None:
+    snap = st.snapshot()
+    if (snap.lineage, snap.serial) != (first.lineage or snap.lineage, first.serial):
+        raise StalePlanError(
+            f"{path} changed while this apply waited (serial {first.serial} -> {snap.serial}); run it again"
+        )
+
+
+def _settle(st: State, planned: Planned) -> Plan:
+    """Under the lock: record reconciliation and drift, then the plan they lead to."""
+    reconcile.record(st, list(planned.findings))
+    drift.record(st, planned.refreshed)
+    return _diff(planned.expansion, st.snapshot().resources, planned.options, planned.findings, planned.refreshed)
 
 
 def _apply_saved(
@@ -147,6 +206,7 @@ def _apply_saved(
     stop: threading.Event | None,
 ) -> Report | Planned:
     doc, expansion = planfile.load(path)
+    options = Options(**doc["payload"].get("options", {}))
     target_state = state or env.get("RUNNER_STATE") or doc["state"]["path"]
     st = State.open(target_state, create=doc["state"]["lineage"] is None)
     try:
@@ -155,13 +215,15 @@ def _apply_saved(
             found = reconcile.findings(st, env, expansion.programs)
             if [f.as_json() for f in found] != doc.get("reconciliation", []):
                 raise StalePlanError(f"{path}: reconciliation finds something else now; run `runner plan` again")
-            reconcile.record(st, found)
-            snap = st.snapshot()
-            fresh = _diff(expansion, snap, doc["payload"]["force_replace"], found)
+            refreshed = drift.detect(st, env) if options.refresh else drift.Refreshed((), {})
+            planned = Planned(Plan(()), expansion, st.snapshot(), tuple(found), refreshed, options)
+            fresh = _settle(st, planned)
             if not planfile.same_changes(doc, fresh):
-                raise StalePlanError(f"{path} no longer matches the state; run `runner plan` again")
+                raise StalePlanError(
+                    f"{path} no longer matches the state (a provider changed something?); run `runner plan` again"
+                )
             if not fresh.has_changes():
-                return Planned(fresh, expansion, snap)
+                return Planned(fresh, expansion, st.snapshot(), tuple(found), refreshed, options)
             info = run_info(expansion.manifest_path, expansion.manifest_digest, planfile.document_digest(doc))
             return Applier(
                 fresh, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop

@@ -505,10 +505,12 @@ class Applier:
             return provider.close(ref) if rec.kind == "session" else provider.cancel(ref)
 
         for change, obs, error in self._each(stale, retire):
-            old = change.recorded.generation if change.recorded else "?"
+            old = change.recorded.generation if change.recorded else 0
             if error is not None:
                 self.emit(Notice(f"{change.address}: could not stop replaced generation {old}: {error}", "warning"))
             elif obs is not None:
+                with self.state.transaction() as txn:
+                    txn.observe_generation(change.address, old, obs)
                 self.emit(Notice(f"{change.address}: stopped replaced generation {old} ({obs.status})"))
 
 

@@ -21,6 +21,7 @@ from runner.resources import Desired, Expansion
 from runner.state import Snapshot, State
 
 if TYPE_CHECKING:
+    from runner.drift import Drift
     from runner.reconcile import Finding
 
 FORMAT_VERSION = "1"
@@ -46,16 +47,22 @@ def change_json(c: Change) -> dict[str, Any]:
 
 
 def plan_json(
-    plan: Plan, expansion: Expansion | None, snap: Snapshot, findings: Sequence[Finding] = ()
+    plan: Plan,
+    expansion: Expansion | None,
+    snap: Snapshot,
+    findings: Sequence[Finding] = (),
+    drift: Sequence[Drift] = (),
 ) -> dict[str, Any]:
     """The documented JSON form of a plan (format_version 1)."""
     return {
-        "reconciliation": [f.as_json() for f in findings],
         "format_version": FORMAT_VERSION,
         "runner_version": __version__,
         "manifest": {"path": expansion.manifest_path, "digest": expansion.manifest_digest} if expansion else None,
         "state": {"path": snap.path, "lineage": snap.lineage, "serial": snap.serial},
+        "reconciliation": [f.as_json() for f in findings],
+        "drift": [d.as_json() for d in drift],
         "changes": [change_json(c) for c in plan.changes],
+        "untargeted": plan.untargeted,
         "summary": plan.summary(),
     }
 
@@ -66,23 +73,17 @@ def _desired_json(d: Desired) -> dict[str, Any]:
     return out
 
 
-def save(
-    path: str,
-    plan: Plan,
-    expansion: Expansion,
-    snap: Snapshot,
-    force_replace: list[str],
-    findings: Sequence[Finding] = (),
-) -> None:
-    """Write a plan file that `runner apply PLANFILE` can execute."""
-    document = plan_json(plan, expansion, snap, findings)
+def save(path: str, planned: Any) -> None:
+    """Write a plan file (from an api.Planned) that `runner apply PLANFILE` can execute."""
+    plan, expansion = planned.plan, planned.expansion
+    document = plan_json(plan, expansion, planned.snapshot, planned.findings, planned.refreshed.drift)
     document[MARKER] = 1
     document["payload"] = {
         "project": expansion.project,
         "resources": [_desired_json(d) for d in expansion.resources],
         "programs": {k: asdict(p) for k, p in expansion.programs.items()},
         "targets": {k: asdict(t) for k, t in expansion.targets.items()},
-        "force_replace": sorted(force_replace),
+        "options": planned.options.as_json(),
     }
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(document, fh, indent=1, sort_keys=True)

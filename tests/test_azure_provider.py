@@ -425,7 +425,7 @@ def test_abort_session_fails_with_its_job_and_refuses_the_next(server: EmulatorS
     wide = provider.create(submission(WIDE, parent=parent))
     assert (wide.status, wide.detail) == (
         FAILED,
-        {"error": "The circuit uses 30 qubits but target 'ionq.simulator' has 29."},
+        {"error": "The circuit uses 30 qubits but target 'ionq.simulator' has 29.", "tags": ["t"]},
     )
     (seen,) = provider.observe([parent])
     assert (seen.status, seen.raw_status) == (FAILED, "Failed")
@@ -444,7 +444,7 @@ def test_continue_session_closes_as_partial_failure(server: EmulatorServer) -> N
     parent = RemoteRef("session", session.remote_id)
     assert provider.create(submission(WIDE, parent=parent)).status == FAILED
     closed = provider.close(parent)
-    assert (closed.status, closed.raw_status, closed.detail) == (FAILED, "Failure(s)", {"partial": True})
+    assert (closed.status, closed.raw_status, closed.detail) == (FAILED, "Failure(s)", {"partial": True, "tags": ["t"]})
     with pytest.raises(RejectedError):
         provider.create(submission(parent=parent))
 

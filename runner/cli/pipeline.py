@@ -16,6 +16,30 @@ from runner.errors import ExitCode, ManifestError, UsageError
 MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False))
 
 
+def SELECTION(f: Any) -> Any:
+    """--replace, --target, --exclude and --refresh/--no-refresh, shared by plan and apply."""
+    f = click.option(
+        "--refresh/--no-refresh",
+        default=True,
+        show_default=True,
+        help="Ask providers about resources that can still change before planning.",
+    )(f)
+    f = click.option(
+        "--exclude", "excludes", metavar="ADDRESS|GLOB|tag:T", multiple=True, help="Leave these changes out."
+    )(f)
+    f = click.option(
+        "--target",
+        "targets",
+        metavar="ADDRESS|GLOB|tag:T",
+        multiple=True,
+        help="Only these changes (and the sessions or batches they need).",
+    )(f)
+    f = click.option(
+        "--replace", "replace", metavar="ADDRESS", multiple=True, help="Force a new generation of ADDRESS."
+    )(f)
+    return f
+
+
 @click.command()
 @MANIFEST
 @json_option
@@ -68,27 +92,41 @@ def validate(manifest: str, as_json: bool) -> int:
 @click.option(
     "--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan for `runner apply FILE`."
 )
-@click.option("--replace", "replace", metavar="ADDRESS", multiple=True, help="Force a new generation of ADDRESS.")
+@SELECTION
 def plan(
-    manifest: str, state: str | None, as_json: bool, detailed_exitcode: bool, out: str | None, replace: tuple[str, ...]
+    manifest: str,
+    state: str | None,
+    as_json: bool,
+    detailed_exitcode: bool,
+    out: str | None,
+    replace: tuple[str, ...],
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+    refresh: bool,
 ) -> int:
-    """Show what apply would do: create, update, replace, delete.
+    """Show what apply would do: create, update, replace, delete; and what drifted.
 
-    Reads the state; never writes it and takes no lock.
+    Reads the state and asks providers about what can still change; never writes the state and
+    takes no lock.
 
     \b
     Examples:
       runner plan examples/quickstart.yaml
       runner plan examples/quickstart.yaml --json
+      runner plan examples/quickstart.yaml --target 'job.rotation*' --exclude tag:slow
       runner plan examples/quickstart.yaml --out plan.json && runner apply plan.json
     """
     from runner import api, output, planfile
 
-    planned = api.plan(manifest, state=state, replace=replace)
+    planned = api.plan(manifest, state=state, replace=replace, targets=targets, excludes=excludes, refresh=refresh)
     if out:
-        planfile.save(out, planned.plan, planned.expansion, planned.snapshot, list(replace), planned.findings)
+        planfile.save(out, planned)
     if as_json:
-        output.dump_json(planfile.plan_json(planned.plan, planned.expansion, planned.snapshot, planned.findings))
+        output.dump_json(
+            planfile.plan_json(
+                planned.plan, planned.expansion, planned.snapshot, planned.findings, planned.refreshed.drift
+            )
+        )
     else:
         click.echo(_plan_text(manifest, planned))
         if out:
@@ -102,9 +140,14 @@ def _plan_text(manifest: str, planned: Any) -> str:
     from runner import output, reconcile
 
     text = output.plan_text(planned.plan, header=_header(manifest, planned.snapshot))
+    if planned.refreshed.drift:
+        lines = "\n".join(f"  ~ {d.address}: {d.message}" for d in planned.refreshed.drift)
+        text = f"Changed outside runner (not a planned change):\n{lines}\n\n{text}"
     if planned.findings:
         lines = "\n".join(f"  {line}" for line in reconcile.describe(list(planned.findings)))
         text = f"Reconciliation of interrupted submissions:\n{lines}\n\n{text}"
+    if planned.plan.untargeted:
+        text += f"\n{planned.plan.untargeted} other change(s) left out by --target/--exclude."
     return text
 
 
@@ -118,7 +161,7 @@ def _header(manifest: str, snap: Any) -> str:
 @state_option
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
 @json_option
-@click.option("--replace", "replace", metavar="ADDRESS", multiple=True, help="Force a new generation of ADDRESS.")
+@SELECTION
 @click.option(
     "--parallelism", default=16, show_default=True, type=click.IntRange(1, 256), help="Concurrent provider calls."
 )
@@ -136,6 +179,9 @@ def apply(
     yes: bool,
     as_json: bool,
     replace: tuple[str, ...],
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+    refresh: bool,
     parallelism: int,
     lock_timeout: float,
 ) -> int:
@@ -146,6 +192,7 @@ def apply(
     \b
     Examples:
       runner apply examples/quickstart.yaml --yes
+      runner apply examples/quickstart.yaml --yes --target job.bell
       runner apply plan.json
     """
     from runner import api, output
@@ -186,6 +233,9 @@ def apply(
             emit=printer,
             confirm=confirm,
             replace=replace,
+            targets=targets,
+            excludes=excludes,
+            refresh=refresh,
             lock_timeout=lock_timeout,
             parallelism=parallelism,
             on_plan=show,

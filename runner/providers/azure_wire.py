@@ -47,6 +47,11 @@ def observation(item: Mapping[str, Any]) -> Observation:
         detail["error"] = str(error.get("message") or error.get("code"))
     if raw == PARTIAL:
         detail["partial"] = True  # closed after some of its jobs failed (jobFailurePolicy: Continue)
+    if isinstance(item.get("tags"), list):
+        detail["tags"] = sorted(str(t) for t in item["tags"])  # so refresh and plan can see edits made elsewhere
+    cost = item.get("costEstimate")
+    if isinstance(cost, Mapping) and cost.get("currencyCode"):
+        detail["cost"] = {"currency": cost["currencyCode"], "amount": cost.get("estimatedTotal")}
     return Observation(str(item.get("id", "")), table.get(raw, UNKNOWN), raw, detail)
 
 

@@ -87,6 +87,8 @@ def batch_observation(
         detail["jobs"] = {k: v for k, v in sorted(counts.items()) if v}
     if batch.get("parent_id"):
         detail["parent_id"] = batch["parent_id"]
+    if isinstance(batch.get("tags"), list):  # the user's tags, without runner's own token tag
+        detail["tags"] = sorted(str(t) for t in batch["tags"] if not str(t).startswith("runner-token:"))
     if error:
         detail["error"] = error
     children = tuple(job_observation(j) for j in listed)

@@ -229,6 +229,15 @@ class Txn:
         if obs.result is not None:
             self.record_result(address, row["generation"], obs.result)
 
+    def observe_generation(self, address: str, generation: int, obs: Observation) -> None:
+        """A newer status for an older, superseded generation (e.g. cancelled when it was replaced)."""
+        finished = self.now if obs.status in TERMINAL else None
+        self._x(
+            "UPDATE generations SET status = ?, finished_at = COALESCE(finished_at, ?), serial = ? "
+            "WHERE address = ? AND generation = ?",
+            (obs.status, finished, self.serial, address, generation),
+        )
+
     def set_attrs(self, d: Desired) -> None:
         from runner.state.store import attrs_json, dumps
 
