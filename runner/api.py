@@ -239,3 +239,111 @@ def results(address: str | None = None, *, state: str) -> list[dict[str, Any]]:
         return st.results(address)
     finally:
         st.close()
+
+
+def _with_recorded_targets(expansion: Expansion, st: State) -> Expansion:
+    """The manifest's targets plus those only the state still knows (for resources being removed)."""
+    from dataclasses import replace as copy
+
+    from runner.poll import target_from
+
+    known = {name: target_from(raw) for name, (raw, _) in st.targets().items()}
+    return copy(expansion, targets={**known, **expansion.targets})
+
+
+def destroy(
+    manifest: str,
+    *,
+    state: str | None = None,
+    env: Mapping[str, str] | None = None,
+    emit: Emit | None = None,
+    confirm: Confirm | None = None,
+    allow_protected: bool = False,
+    lock_timeout: float = 0.0,
+    parallelism: int = 16,
+    stop: threading.Event | None = None,
+    on_plan: Callable[[Planned], None] | None = None,
+) -> Report | Planned:
+    """Cancel what still runs, close open sessions and batches, and stop managing everything.
+
+    History (generations and results) stays in the state. Protected resources are refused unless
+    allow_protected.
+    """
+    from dataclasses import replace as copy
+
+    env = dict(os.environ if env is None else env)
+    path = state_path(manifest, state, env)
+    st = State.open(path)
+    try:
+        expansion = copy(_with_recorded_targets(expand(load(manifest)), st), resources=())
+        snap = st.snapshot()
+        recorded = {a: copy(r, protect=False) if allow_protected else r for a, r in snap.resources.items()}
+        planned = Planned(diff((), recorded), expansion, snap)
+        if on_plan:
+            on_plan(planned)
+        if not planned.plan.has_changes() or (confirm is not None and not confirm(planned)):
+            return planned
+        with Lease(st, "destroy").acquire(lock_timeout):
+            _unchanged_since(st, snap, path)
+            info = run_info(manifest, expansion.manifest_digest)
+            return Applier(
+                planned.plan,
+                expansion,
+                st,
+                env=env,
+                emit=emit or (lambda e: None),
+                info=info,
+                parallelism=parallelism,
+                stop=stop,
+                operation="destroy",
+            ).run()
+    finally:
+        st.close()
+
+
+def rerun(
+    manifest: str,
+    patterns: Sequence[str] = (),
+    *,
+    state: str | None = None,
+    env: Mapping[str, str] | None = None,
+    emit: Emit | None = None,
+    confirm: Callable[[list[Recorded]], bool] | None = None,
+    lock_timeout: float = 0.0,
+    parallelism: int = 16,
+) -> list[str]:
+    """Rerun failed jobs: Pasqal batch jobs by rebatch, others as new generations. Returns failures."""
+    from runner import rerun as reruns
+
+    env = dict(os.environ if env is None else env)
+    emit = emit or (lambda e: None)
+    path = state_path(manifest, state, env)
+    st = State.open(path)
+    try:
+        expansion = _with_recorded_targets(expand(load(manifest)), st)
+        items = reruns.failed(st, expansion, patterns)
+        if not items or (confirm is not None and not confirm(items)):
+            return []
+        pasqal, others = reruns.split(items)
+        failures: list[str] = []
+        with Lease(st, "rerun").acquire(lock_timeout):
+            info = run_info(manifest, expansion.manifest_digest)
+            if others:
+                report = reruns.rerun_new_generations(
+                    others, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism
+                )
+                failures += report.failures
+            if pasqal:
+                with st.transaction(bump=False) as txn:
+                    run_id = txn.begin_run("rerun", info)
+                rebatcher = reruns.Rebatcher(st, env, emit, run_id)
+                rebatcher.run(pasqal)
+                with st.transaction(bump=False) as txn:
+                    txn.finish_run(
+                        run_id, "failed" if rebatcher.failures else "ok", {"rerun": rebatcher.count}, st.serial
+                    )
+                st.checkpoint()
+                failures += rebatcher.failures
+        return failures
+    finally:
+        st.close()

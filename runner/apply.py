@@ -263,13 +263,15 @@ class Applier:
                         if not item.token:
                             continue  # an existing batch receiving jobs: nothing new to record for it
                         parent_id = item.parent.remote_id if item.parent else None
-                        item.intent = txn.start(item.desired, item.generation, item.token, self.run_id, parent_id)
-                        if item.change.action == "replace" and item.change.recorded:
-                            txn.retire(
-                                item.address,
-                                item.change.recorded.generation,
-                                f"replaced by generation {item.generation}",
-                            )
+                        old = item.change.recorded
+                        rerun = bool(item.change.details.get("rerun")) and old is not None
+                        origin = {"rerun_of": old.generation} if rerun and old else {}
+                        item.intent = txn.start(
+                            item.desired, item.generation, item.token, self.run_id, parent_id, origin=origin
+                        )
+                        if item.change.action == "replace" and old:
+                            why = "rerun" if rerun else "replaced"
+                            txn.retire(item.address, old.generation, f"{why} as generation {item.generation}")
 
         def after(outcomes: list[dispatch.Outcome[Op]]) -> None:
             with self.state.transaction() as txn:

@@ -170,7 +170,8 @@ def _submission(
         attrs=rec.attrs or Attrs(),
         programs=tuple(programs[d] for d in digests if d in programs),
         parent=parent,
-        lifecycle=rec.lifecycle,
+        # a job rerun by rebatch is found through its lineage, not through its (unknown) new batch
+        lifecycle=gen["origin"] if (gen.get("origin") or {}).get("rebatch_of") else rec.lifecycle,
     )
 
 

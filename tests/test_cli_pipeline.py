@@ -60,7 +60,7 @@ def test_in_place_update_and_replace(project: Path, cli) -> None:  # type: ignor
     assert cli("apply", str(m), "--yes").code == 0
     shown = json.loads(cli("show", "job.bell", "-m", str(m), "--json").out)
     assert [(g["generation"], g["retired_reason"]) for g in shown["generations"]] == [
-        (1, "replaced by generation 2"),
+        (1, "replaced as generation 2"),
         (2, None),
     ]
     assert [g["result"]["shots"] for g in shown["generations"]] == [100, 200]  # the old results are kept

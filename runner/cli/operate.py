@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
 from runner.cli.common import json_option, manifest_option, open_state, state_option
+from runner.resources import Recorded
 
 LOCK_TIMEOUT = click.option(
     "--lock-timeout",
@@ -99,13 +101,16 @@ def wait(
     from runner import output
     from runner.poll import Poller
     from runner.poll import wait as wait_for
+    from runner.progress import WaitProgress
 
     printer = output.EventPrinter(json_lines=as_json)
+    progress = WaitProgress(sys.stderr)
     st = open_state(manifest, state)
-    poller = Poller(st, env=dict(os.environ), emit=printer, lock_timeout=lock_timeout)
+    poller = Poller(st, env=dict(os.environ), emit=progress.wrap(printer), lock_timeout=lock_timeout)
     try:
-        cycle = wait_for(poller, patterns, timeout)
+        cycle = wait_for(poller, patterns, timeout, progress=progress)
     finally:
+        progress.close()
         poller.close()
         st.close()
     if not as_json:
@@ -157,4 +162,138 @@ def cancel(
     return 0
 
 
-COMMANDS = [refresh, wait, cancel]
+@click.command("import")
+@click.argument("address", required=False, metavar="[ADDRESS REMOTE_ID]")
+@click.argument("remote_id", required=False)
+@click.option(
+    "-m",
+    "--manifest",
+    required=True,
+    metavar="MANIFEST",
+    type=click.Path(dir_okay=False),
+    help="The manifest declaring the addresses.",
+)
+@state_option
+@click.option(
+    "--tag",
+    default=None,
+    metavar="TAG",
+    help="Import every remote resource carrying TAG whose name (or `address:` tag) is a manifest address.",
+)
+@LOCK_TIMEOUT
+def import_(
+    address: str | None, remote_id: str | None, manifest: str, state: str | None, tag: str | None, lock_timeout: float
+) -> int:
+    """Bring resources submitted by hand under management, by id or by tag.
+
+    The address must be declared in the manifest; runner records the remote resource as its
+    new generation, so the next plan leaves it alone.
+
+    \b
+    Examples:
+      runner import job.bell 3f2a9c1e-... -m examples/azure.yaml
+      runner import --tag campaign:june -m examples/azure.yaml
+    """
+    from runner import output
+    from runner.adopt import Importer
+    from runner.api import state_path
+    from runner.errors import UsageError
+
+    if bool(tag) == bool(address and remote_id) or (address and not remote_id):
+        raise UsageError("give either ADDRESS REMOTE_ID or --tag TAG")
+    importer = Importer(manifest, state_path(manifest, state), dict(os.environ), output.EventPrinter())
+    try:
+        done = importer.by_tag(tag, lock_timeout) if tag else importer.by_id(str(address), str(remote_id), lock_timeout)
+    finally:
+        importer.close()
+    for remote in done.unmatched:
+        click.echo(f"  ? {remote}: carries the tag but matches no address in the manifest (not imported)")
+    click.echo(f"Imported {len(done.imported)} resource(s).")
+    return 0
+
+
+def _confirm_or_refuse(yes: bool, question: str) -> bool:
+    import sys
+
+    from runner.errors import UsageError
+
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError("this needs --yes when stdin is not a terminal")
+    return click.prompt(f"\n{question} Only 'yes' will be accepted", default="", show_default=False).strip() == "yes"
+
+
+@click.command()
+@click.option("-m", "--manifest", required=True, metavar="MANIFEST", type=click.Path(dir_okay=False))
+@state_option
+@click.option("-y", "--yes", is_flag=True, help="Do not ask (needed when stdin is not a terminal).")
+@click.option("--allow-protected", is_flag=True, help="Also destroy resources marked protect: true.")
+@LOCK_TIMEOUT
+def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, lock_timeout: float) -> int:
+    """Cancel everything still running, close open sessions and batches, stop managing them.
+
+    Generations and results stay in the state's history.
+
+    \\b
+    Example:
+      runner destroy -m examples/azure.yaml --yes
+    """
+    from runner import api, output
+    from runner.apply import Report
+
+    def show(planned: api.Planned) -> None:
+        click.echo(output.plan_text(planned.plan, header=f"Destroy everything {manifest} manages:"))
+
+    result = api.destroy(
+        manifest,
+        state=state,
+        emit=output.EventPrinter(),
+        allow_protected=allow_protected,
+        confirm=lambda p: _confirm_or_refuse(yes, "Destroy all of it?"),
+        on_plan=show,
+        lock_timeout=lock_timeout,
+    )
+    if isinstance(result, Report):
+        return 0 if result.outcome == "ok" else 1
+    return 0
+
+
+@click.command()
+@click.argument("patterns", nargs=-1, metavar="[ADDRESS|GLOB]...")
+@click.option("--failed", "only_failed", is_flag=True, required=True, help="Rerun jobs that ended failed.")
+@click.option("-m", "--manifest", required=True, metavar="MANIFEST", type=click.Path(dir_okay=False))
+@state_option
+@click.option("-y", "--yes", is_flag=True, help="Do not ask (needed when stdin is not a terminal).")
+@LOCK_TIMEOUT
+def rerun(
+    patterns: tuple[str, ...], only_failed: bool, manifest: str, state: str | None, yes: bool, lock_timeout: float
+) -> int:
+    """Rerun failed jobs: Pasqal batch jobs by rebatch (parent lineage kept), others as new generations.
+
+    `runner show ADDRESS` and `runner history` show the lineage.
+
+    \\b
+    Examples:
+      runner rerun --failed -m examples/pasqal.yaml --yes
+      runner rerun --failed 'job.rotation*' -m examples/azure.yaml --yes
+    """
+    from runner import api, output
+
+    if not only_failed:
+        raise click.UsageError("say what to rerun: --failed")
+
+    def confirm(items: list[Recorded]) -> bool:
+        for rec in items:
+            click.echo(f"  -/+ {rec.address}  rerun of failed generation {rec.generation}")
+        return _confirm_or_refuse(yes, f"Rerun these {len(items)} job(s)?")
+
+    failures = api.rerun(
+        manifest, patterns, state=state, emit=output.EventPrinter(), confirm=confirm, lock_timeout=lock_timeout
+    )
+    for failure in failures:
+        click.echo(f"error: {failure}", err=True)
+    return 1 if failures else 0
+
+
+COMMANDS = [refresh, wait, cancel, import_, destroy, rerun]

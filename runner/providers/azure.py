@@ -222,6 +222,18 @@ class AzureProvider:
         items = {r.remote_id: self.api.get(f"/{collection}/{r.remote_id}") for r in refs}
         return {k: v for k, v in items.items() if v is not None}
 
+    def list_tagged(self, tag: str) -> list[Observation]:
+        """Jobs on this target carrying a tag (the list call cannot filter tags: they are checked here)."""
+        found = []
+        for page in self.api.pages("/jobs", {"filter": list_filter(self.target.target, None)}):
+            for item in page:
+                if tag in (item.get("tags") or []):
+                    obs = observation(item)
+                    found.append(
+                        Observation(obs.remote_id, obs.status, obs.raw_status, {**obs.detail, "name": item.get("name")})
+                    )
+        return found
+
     def result(self, ref: RemoteRef) -> Result | None:
         job = self.api.get(f"/jobs/{ref.remote_id}")
         if job is None or observation(job).status != SUCCEEDED or not job.get("outputDataUri"):

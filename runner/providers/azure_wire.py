@@ -51,8 +51,28 @@ def observation(item: Mapping[str, Any]) -> Observation:
         detail["tags"] = sorted(str(t) for t in item["tags"])  # so refresh and plan can see edits made elsewhere
     cost = item.get("costEstimate")
     if isinstance(cost, Mapping) and cost.get("currencyCode"):
-        detail["cost"] = {"currency": cost["currencyCode"], "amount": cost.get("estimatedTotal")}
+        detail["cost"] = {
+            "currency": cost["currencyCode"],
+            "amount": cost.get("estimatedTotal"),
+            "events": _events(cost),
+        }
     return Observation(str(item.get("id", "")), table.get(raw, UNKNOWN), raw, detail)
+
+
+def _events(cost: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A CostEstimate's UsageEvents in runner's line words; numbers stay as the service sent them."""
+    events = cost.get("events")
+    return [
+        {
+            "dimension": e.get("dimensionName") or e.get("dimensionId"),
+            "unit": e.get("measureUnit"),
+            "quantity": e.get("amountConsumed"),
+            "unit_price": e.get("unitPrice"),
+            "amount": e.get("amountBilled"),
+        }
+        for e in (events if isinstance(events, list) else [])
+        if isinstance(e, Mapping)
+    ]
 
 
 def missing(remote_id: str) -> Observation:

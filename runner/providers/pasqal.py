@@ -227,6 +227,19 @@ class PasqalProvider:
         jobs = [j for chunk in _chunks(ids) for j in self.api.every("/api/v2/jobs", {"id": chunk})]
         return {str(j["id"]): job_observation(j) for j in jobs}
 
+    def list_tagged(self, tag: str) -> list[Observation]:
+        """Batches carrying a tag, with their jobs as children (for `runner import --tag`)."""
+        found = []
+        for batch in self.api.every("/api/v1/batches", {"tag": tag}):
+            jobs = list(self.api.every("/api/v2/jobs", {"batch_id": str(batch["id"])}))
+            obs = batch_observation(batch, jobs=jobs)
+            children = tuple(
+                Observation(c.remote_id, c.status, c.raw_status, {**c.detail, "variables": j.get("variables") or {}})
+                for c, j in zip(obs.children, jobs, strict=True)
+            )
+            found.append(Observation(obs.remote_id, obs.status, obs.raw_status, obs.detail, children=children))
+        return found
+
     def result(self, ref: RemoteRef) -> Result | None:
         """A job's counts; for a batch, one counts entry per job in creation order (once all finished)."""
         if ref.kind == "batch_job":
@@ -272,11 +285,26 @@ class PasqalProvider:
                 if tag in (b.get("tags") or []) and not b.get("parent_id")
             ]  # rebatches may copy tags
             return [self._with_jobs(b) for b in batches]
+        if sub.kind == "batch_job" and sub.lifecycle.get("rebatch_of"):
+            return self._find_rebatched(sub)
         if sub.kind == "batch_job" and sub.parent is not None:
             key = job_key(sub.spec.get("runs"), sub.spec.get("variables"))
             jobs = self.api.batch_jobs(sub.parent.remote_id)
             return [job_observation(j) for j in jobs if job_key(j.get("runs"), j.get("variables")) == key]
         return []
+
+    def _find_rebatched(self, sub: Submission) -> list[Observation]:
+        """A job rerun by rebatch: a copy (parent_id = the failed job) in a batch whose parent is the old batch.
+
+        Rebatches copy the old batch's tags, so the old batch's token tag narrows the listing.
+        """
+        old_batch, old_job = sub.lifecycle["rebatch_of"], sub.lifecycle.get("parent_job")
+        found = []
+        for batch in self.api.every("/api/v1/batches", {"tag": sub.lifecycle.get("batch_tag")}):
+            if batch.get("parent_id") != old_batch:
+                continue
+            found += [job_observation(j) for j in self.api.jobs_in(batch) if j.get("parent_id") == old_job]
+        return found
 
     def _with_jobs(self, batch: Mapping[str, Any]) -> Observation:
         return batch_observation(batch, self.api.jobs_in(batch))

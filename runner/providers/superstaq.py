@@ -196,6 +196,22 @@ class SuperstaqProvider:
         views = self.dialect.find(self.http, sub.token, self.target.target, since)
         return [observation(v, self.dialect.table) for v in views]
 
+    def list_tagged(self, tag: str) -> list[Observation]:
+        """Jobs carrying a tag (API v0.3.0 keeps tags; v0.2.0 drops them, so nothing can be found there)."""
+        if self.version == "v0.2.0":
+            raise RejectedError("Superstaq API v0.2.0 keeps no tags: import these jobs by id instead")
+        from runner.circuits import from_qpy_b64
+        from runner.providers.superstaq_v3 import query, view
+
+        found = []
+        for job_id, data in sorted(query(self.http, {"tags": [tag]}).items()):
+            seen = view(job_id, data)
+            first = from_qpy_b64(seen.circuits[0].qpy)[0] if seen.circuits and seen.circuits[0].qpy else None
+            name = (first.metadata or {}).get("runner_address") or first.name if first is not None else None
+            obs = observation(seen, self.dialect.table)
+            found.append(Observation(obs.remote_id, obs.status, obs.raw_status, {**obs.detail, "name": name}))
+        return found
+
     def cancel(self, ref: RemoteRef) -> Observation:
         return self.cancel_index(ref, None)
 
