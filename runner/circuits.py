@@ -13,6 +13,31 @@ from runner.qasm import parse
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
+# The gates qelib1.inc offers: what OpenQASM 2 text is lowered to, and what cost estimates count.
+QASM2_BASIS = (
+    "u1",
+    "u2",
+    "u3",
+    "cx",
+    "id",
+    "x",
+    "y",
+    "z",
+    "h",
+    "s",
+    "sdg",
+    "t",
+    "tdg",
+    "rx",
+    "ry",
+    "rz",
+    "cz",
+    "swap",
+    "ccx",
+    "measure",
+    "reset",
+)
+
 
 def bound(program: Program, params: Mapping[str, Any], name: str | None = None) -> QuantumCircuit:
     """Parse a program and bind its inputs; `name` labels the circuit (it travels with QPY)."""
@@ -30,30 +55,7 @@ def qasm2_text(circuit: QuantumCircuit) -> str:
     import qiskit.qasm2
     from qiskit import transpile
 
-    basis = [
-        "u1",
-        "u2",
-        "u3",
-        "cx",
-        "id",
-        "x",
-        "y",
-        "z",
-        "h",
-        "s",
-        "sdg",
-        "t",
-        "tdg",
-        "rx",
-        "ry",
-        "rz",
-        "cz",
-        "swap",
-        "ccx",
-        "measure",
-        "reset",
-    ]
-    lowered = transpile(circuit, basis_gates=basis, optimization_level=0)
+    lowered = transpile(circuit, basis_gates=list(QASM2_BASIS), optimization_level=0)
     return str(qiskit.qasm2.dumps(lowered))
 
 

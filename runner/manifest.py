@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from runner import schema, semantic
@@ -16,6 +17,7 @@ from runner.model import (
     Attrs,
     Batch,
     BatchJob,
+    Budget,
     Job,
     Manifest,
     Matrix,
@@ -26,7 +28,7 @@ from runner.model import (
 from runner.programs import ProgramReader
 from runner.yamlsource import Path, Source, parse
 
-_TARGET_FIELDS = {"provider", "target", "options", "tags", "metadata", "description"}
+_TARGET_FIELDS = {"provider", "target", "options", "tags", "metadata", "description", "price"}
 
 
 def read_text(path: str) -> bytes:
@@ -100,6 +102,7 @@ class _Builder:
             jobs=self._each("jobs", self._job),
             batches=self._each("batches", self._batch),
             workloads=self._each("workloads", self._workload),
+            budget=_budget(d.get("budget")) if ("budget",) not in self.broken else None,
         )
 
     def _each(self, section: str, make: Any) -> dict[str, Any]:
@@ -137,6 +140,7 @@ class _Builder:
             tags=tuple(body.get("tags", ())),
             metadata=body.get("metadata", {}),
             path=path,
+            price=body.get("price", {}),
         )
 
     def _attrs(self, body: Mapping[str, Any]) -> Attrs:
@@ -217,6 +221,13 @@ class _Builder:
             protect=bool(body.get("protect", False)),
             path=path,
         )
+
+
+def _budget(body: Mapping[str, Any] | None) -> Budget | None:
+    if body is None:
+        return None
+    limits = {k: Decimal(str(v)) for k, v in body.items() if k != "allow_unknown"}
+    return Budget(limits, bool(body.get("allow_unknown", False)))
 
 
 def _matrix(body: Mapping[str, Any] | None) -> Matrix | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from runner.yamlsource import Path
@@ -37,6 +38,7 @@ class Target:
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     path: Path = ()
+    price: Mapping[str, Any] = field(default_factory=dict)  # the manifest's price table; not part of identity
 
     def identity(self) -> dict[str, Any]:
         """The part of a target that decides what runs; endpoints and credentials are not in it."""
@@ -126,6 +128,14 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """Most a plan may spend per currency; `allow_unknown` lets jobs of unknown cost through."""
+
+    limits: Mapping[str, Decimal]
+    allow_unknown: bool = False
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated manifest."""
 
@@ -139,3 +149,4 @@ class Manifest:
     jobs: Mapping[str, Job]
     batches: Mapping[str, Batch]
     workloads: Mapping[str, Workload]
+    budget: Budget | None = None

@@ -37,6 +37,7 @@ class Cycle:
     unknown: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     requests: int = 0
+    statuses: dict[str, str] = field(default_factory=dict)  # every selected address, as of this cycle
 
 
 def target_from(raw: Mapping[str, Any]) -> Target:
@@ -95,6 +96,9 @@ class Poller:
         ]
         results = self._results(missing, report)
         self._record(live, seen, results, report)
+        report.statuses = {
+            r["address"]: seen[r["address"]].status if r["address"] in seen else r["status"] for r in rows
+        }
         report.requests = self.requests() - before
         return report
 
@@ -183,11 +187,13 @@ def wait(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    progress: Callable[[Cycle], None] | None = None,
 ) -> Cycle:
     """Cycle until nothing selected can still change, or the timeout passes (then raise).
 
     Without patterns it waits for what produces results (jobs, batch jobs, workloads): an open
-    session or batch is meant to stay open, so it is waited on only when named.
+    session or batch is meant to stay open, so it is waited on only when named. `progress`
+    sees every cycle's report.
     """
     kinds = () if patterns else RESULT_KINDS
     deadline = clock() + timeout
@@ -195,6 +201,8 @@ def wait(
     warned: set[str] = set()
     while True:
         report = poller.cycle(patterns, kinds)
+        if progress is not None:
+            progress(report)
         for addr in sorted(set(report.unknown) - warned):
             warned.add(addr)
             poller.emit(

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from runner import address, providers
+from runner import address, pricing, providers
 from runner.errors import Problem
 from runner.matrix import combinations, size_bound
 from runner.model import Batch, Job, Manifest, Matrix, Target
@@ -46,6 +46,8 @@ class _Checker:
         for w in self.m.workloads.values():
             self._ref_target(w.target, (*w.path, "target"), "workload")
         self._total()
+        if not any(path[:1] == ("targets",) for path in broken):
+            self._budget()  # a target lost to a schema error would make its currency look unused
 
     # targets -------------------------------------------------------------------------------
     def _target(self, t: Target) -> None:
@@ -69,6 +71,13 @@ class _Checker:
             self.add(where, f"targets.{t.name}: credentials need one of: {choices}", key="credentials" not in t.config)
         for sub_path, message in providers.check_target(t):
             self.add((*t.path, *sub_path), f"targets.{t.name}: {message}")
+        if "job" not in spec.kinds:
+            for key in sorted(set(t.price) & set(pricing.GATE_PRICES)):
+                self.add(
+                    (*t.path, "price", key),
+                    f"targets.{t.name}: {t.provider} targets run no gate circuits, so {key} cannot apply",
+                    key=True,
+                )
 
     def _ref_target(self, name: str, path: Path, kind: str | None) -> Target | None:
         target = self.m.targets.get(name)
@@ -195,6 +204,20 @@ class _Checker:
         if total > self.m.max_jobs:
             where = ("max_jobs",) if "max_jobs" in self.source.data else ("project",)
             self.add(where, f"the manifest declares {total} jobs, more than max_jobs ({self.m.max_jobs})")
+
+    def _budget(self) -> None:
+        """A limit in a currency no target costs in can never bind: most likely a typo (usd for USD)."""
+        if self.m.budget is None:
+            return
+        priced = {pricing.currency_of(t) for t in self.m.targets.values()}
+        known = sorted(c for c in priced if c is not None)
+        for currency in sorted(set(self.m.budget.limits) - set(known)):
+            self.add(
+                ("budget", currency),
+                f"budget: no target costs in {currency} (targets cost in: {', '.join(known)}); "
+                "add a price table with this currency to a target, or remove the limit",
+                key=True,
+            )
 
 
 def _count(matrix: Matrix | None) -> int:

@@ -13,7 +13,10 @@ from conftest import EXAMPLES, Ran, write
 from runner import emulators
 from runner.emulators.server import EmulatorServer, Faults
 
-PREFIX = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/runner-examples/providers/Microsoft.Quantum/workspaces/runner-workspace"
+PREFIX = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/runner-examples"
+    "/providers/Microsoft.Quantum/workspaces/runner-workspace"
+)
 API = {"api-version": "2026-01-15-preview"}
 KEY = {"x-ms-quantum-api-key": "emulator-key"}
 

@@ -38,9 +38,9 @@ def app() -> None:
 
 
 def _register() -> None:
-    from runner.cli import emulate, inspect, operate, pipeline, state_cmd
+    from runner.cli import emulate, inspect, operate, pipeline, report_cmd, state_cmd
 
-    for module in (pipeline, inspect, operate, state_cmd, emulate):
+    for module in (pipeline, inspect, operate, state_cmd, emulate, report_cmd):
         for command in module.COMMANDS:
             app.add_command(command)
 

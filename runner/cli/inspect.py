@@ -166,6 +166,13 @@ def _show_text(doc: dict[str, Any]) -> None:
     help="Output format (default table; --json is --format json).",
 )
 @click.option("--all-generations", is_flag=True, help="Include results of superseded generations.")
+@click.option(
+    "--plot",
+    "plot_path",
+    metavar="FILE.png",
+    type=click.Path(dir_okay=False),
+    help="Draw the results into this PNG instead (a sweep plot for one sweep, else histograms); prints its path.",
+)
 def results(
     addresses: tuple[str, ...],
     manifest: str | None,
@@ -173,6 +180,7 @@ def results(
     as_json: bool,
     fmt: str | None,
     all_generations: bool,
+    plot_path: str | None,
 ) -> int:
     """Measured counts, as a table, JSON or CSV.
 
@@ -185,6 +193,7 @@ def results(
       runner results -m examples/quickstart.yaml
       runner results job.bell -m examples/quickstart.yaml --json
       runner results 'job.rotation*' -m examples/quickstart.yaml --format csv > rotation.csv
+      runner results 'job.rotation*' -m examples/quickstart.yaml --plot rotation.png
     """
     from runner import address, output
 
@@ -194,6 +203,12 @@ def results(
         rows = _result_rows(st, addresses, all_generations, address)
     finally:
         st.close()
+    if plot_path:
+        from runner import plot
+
+        plot.plot(rows, plot_path)
+        click.echo(plot_path)
+        return 0
     docs = [_result_doc(r) for r in rows]
     if fmt == "json":
         single = len(addresses) == 1 and not any(c in addresses[0] for c in "*?") and len(docs) == 1

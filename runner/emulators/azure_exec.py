@@ -160,6 +160,29 @@ def execute(work: Work, seed: int) -> bytes:
     return json.dumps(_per_shot(counts, [r.name for r in work.circuit.cregs], seed)).encode()
 
 
+def cost_estimate(target: str, work: Work) -> dict[str, Any] | None:
+    """The CostEstimate the service reports for a finished job, by runner's own formulas; None when free."""
+    from runner.gates import count
+    from runner.pricing import Work as Priced
+    from runner.pricing import azure
+
+    estimate = azure("", target, Priced(work.shots, gates=count(work.circuit)))
+    if not estimate.amount:
+        return None  # simulators and syntax checkers
+    events = [
+        {
+            "dimensionId": line.dimension,
+            "dimensionName": line.dimension,
+            "measureUnit": line.unit,
+            "amountBilled": float(line.amount),
+            "amountConsumed": float(line.quantity),
+            "unitPrice": float(line.unit_price),
+        }
+        for line in estimate.lines
+    ]
+    return {"currencyCode": estimate.currency, "estimatedTotal": float(estimate.amount), "events": events}
+
+
 def _per_shot(counts: Mapping[str, int], registers: Sequence[str], seed: int) -> dict[str, list[str]]:
     """qiskit counts ('d c' keys) as Quantinuum's per-register lists of every shot, in shuffled order."""
     shots = [key for key, n in sorted(counts.items()) for _ in range(n)]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from runner.emulators import azure_storage as storage
-from runner.emulators.azure_exec import JobError, Work, execute, prepare
+from runner.emulators.azure_exec import JobError, Work, cost_estimate, execute, prepare
 from runner.emulators.azure_store import JOB_TERMINAL, SESSION_TERMINAL, Item, Store, now
 from runner.emulators.server import Faults, Scheduler
 
@@ -46,11 +47,13 @@ class Lifecycle:
     def _finish(self, item: Item, work: Work) -> None:
         error: JobError | None = None
         output = b""
+        cost: dict[str, Any] | None = None
         if self.chance(self.faults.job_failure_rate):
             error = JobError("JobFailed", "The job failed on the target (injected failure).")
         else:
             try:  # simulate outside the lock: other requests go on meanwhile
                 output = execute(work, _seed(str(item.details["id"])))
+                cost = cost_estimate(str(item.details["target"]), work)
             except Exception as exc:
                 error = JobError("ExecutionFailed", f"The target could not run the circuit: {exc}")
         with self.lock:
@@ -58,6 +61,7 @@ class Lifecycle:
                 return  # cancelled while running
             if error is None:
                 storage.write_output(self.store, str(item.details["outputDataUri"]), output)
+                item.details["costEstimate"] = cost
             self.end(item, "Succeeded" if error is None else "Failed", error)
 
     def end(self, item: Item, status: str, error: JobError | None = None) -> None:
