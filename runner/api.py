@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner import drift, planfile, reconcile
+from runner import cost, drift, planfile, reconcile
 from runner import manifest as manifest_mod
 from runner.apply import Applier, Emit, Report
-from runner.errors import PlanError, StalePlanError
+from runner.errors import BudgetExceededError, PlanError, StalePlanError
 from runner.expand import expand
 from runner.model import Manifest
 from runner.plan import Plan, diff, narrow
@@ -72,6 +72,17 @@ class Planned:
     findings: tuple[reconcile.Finding, ...] = ()
     refreshed: drift.Refreshed = field(default_factory=lambda: drift.Refreshed((), {}))
     options: Options = field(default_factory=Options)
+
+    def estimates(self) -> list[cost.Estimate]:
+        """Cost of what this plan would submit (creates and replaces)."""
+        return cost.for_plan(self.plan, self.expansion)
+
+    def over_budget(self) -> str | None:
+        """Why the manifest's budget refuses this plan, if it does."""
+        budget = self.expansion.budget
+        if budget is None:
+            return None
+        return cost.budget_problem(self.estimates(), budget.limits, budget.allow_unknown)
 
 
 def plan(
@@ -158,6 +169,9 @@ def apply(
     planned = _planned(expansion, path, env, options)
     if on_plan:
         on_plan(planned)
+    refused = planned.over_budget()
+    if refused:
+        raise BudgetExceededError(refused)
     if not planned.plan.has_changes() and not _settles(planned):
         return planned
     if confirm is not None and not confirm(planned):
@@ -218,6 +232,9 @@ def _apply_saved(
             refreshed = drift.detect(st, env) if options.refresh else drift.Refreshed((), {})
             planned = Planned(Plan(()), expansion, st.snapshot(), tuple(found), refreshed, options)
             fresh = _settle(st, planned)
+            refused = Planned(fresh, expansion, st.snapshot()).over_budget()
+            if refused:
+                raise BudgetExceededError(refused)
             if not planfile.same_changes(doc, fresh):
                 raise StalePlanError(
                     f"{path} no longer matches the state (a provider changed something?); run `runner plan` again"

@@ -39,6 +39,7 @@ def expand(manifest: Manifest) -> Expansion:
         resources=tuple(out),
         programs=programs,
         targets=manifest.targets,
+        budget=manifest.budget,
     )
 
 

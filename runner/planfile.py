@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from runner import __version__
 from runner.errors import PlanError, StalePlanError
 from runner.fingerprint import digest
-from runner.model import Attrs, Program, Target
+from runner.model import Attrs, Budget, Program, Target
 from runner.plan import Change, Plan
 from runner.resources import Desired, Expansion
 from runner.state import Snapshot, State
@@ -84,6 +85,7 @@ def save(path: str, planned: Any) -> None:
         "programs": {k: asdict(p) for k, p in expansion.programs.items()},
         "targets": {k: asdict(t) for k, t in expansion.targets.items()},
         "options": planned.options.as_json(),
+        "budget": _budget_json(expansion.budget),
     }
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(document, fh, indent=1, sort_keys=True)
@@ -120,6 +122,7 @@ def load(path: str) -> tuple[dict[str, Any], Expansion]:
         resources=tuple(_desired(r) for r in payload["resources"]),
         programs={k: Program(**p) for k, p in payload["programs"].items()},
         targets={k: _target(t) for k, t in payload["targets"].items()},
+        budget=_budget(payload.get("budget")),
     )
     return doc, expansion
 
@@ -127,6 +130,18 @@ def load(path: str) -> tuple[dict[str, Any], Expansion]:
 def _desired(raw: Mapping[str, Any]) -> Desired:
     attrs = Attrs(tuple(raw["attrs"]["tags"]), raw["attrs"]["metadata"], raw["attrs"]["name"])
     return Desired(**{**raw, "attrs": attrs})
+
+
+def _budget_json(budget: Budget | None) -> dict[str, Any] | None:
+    if budget is None:
+        return None
+    return {"limits": {k: str(v) for k, v in budget.limits.items()}, "allow_unknown": budget.allow_unknown}
+
+
+def _budget(raw: Mapping[str, Any] | None) -> Budget | None:
+    if raw is None:
+        return None
+    return Budget({k: Decimal(v) for k, v in raw["limits"].items()}, bool(raw["allow_unknown"]))
 
 
 def _target(raw: Mapping[str, Any]) -> Target:

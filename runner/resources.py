@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.model import Attrs, Program, Target
+from runner.model import Attrs, Budget, Program, Target
 
 KIND_ORDER = {"session": 0, "batch": 1, "job": 2, "batch_job": 3, "workload": 4}
 
@@ -43,6 +43,7 @@ class Expansion:
     resources: tuple[Desired, ...]
     programs: Mapping[str, Program]
     targets: Mapping[str, Target]
+    budget: Budget | None = None
 
     def by_address(self) -> dict[str, Desired]:
         return {r.address: r for r in self.resources}

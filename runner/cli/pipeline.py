@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from runner.cli.common import json_option, state_option
-from runner.errors import ExitCode, ManifestError, UsageError
+from runner.errors import BudgetExceededError, ExitCode, ManifestError, UsageError
 
 MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False))
 
@@ -116,30 +116,36 @@ def plan(
       runner plan examples/quickstart.yaml --target 'job.rotation*' --exclude tag:slow
       runner plan examples/quickstart.yaml --out plan.json && runner apply plan.json
     """
-    from runner import api, output, planfile
+    from runner import api, cost, output, planfile
 
     planned = api.plan(manifest, state=state, replace=replace, targets=targets, excludes=excludes, refresh=refresh)
     if out:
         planfile.save(out, planned)
     if as_json:
-        output.dump_json(
-            planfile.plan_json(
-                planned.plan, planned.expansion, planned.snapshot, planned.findings, planned.refreshed.drift
-            )
+        doc = planfile.plan_json(
+            planned.plan, planned.expansion, planned.snapshot, planned.findings, planned.refreshed.drift
         )
+        doc["cost"] = cost.section_json(planned.estimates(), planned.expansion.budget)
+        output.dump_json(doc)
     else:
         click.echo(_plan_text(manifest, planned))
         if out:
             click.echo(f"\nSaved the plan to {out}. Apply exactly it with: runner apply {out}")
+    refused = planned.over_budget()
+    if refused:
+        raise BudgetExceededError(refused)
     if detailed_exitcode and planned.plan.has_changes():
         return int(ExitCode.CHANGES)
     return 0
 
 
 def _plan_text(manifest: str, planned: Any) -> str:
-    from runner import output, reconcile
+    from runner import cost, output, reconcile
 
     text = output.plan_text(planned.plan, header=_header(manifest, planned.snapshot))
+    costs = cost.section_text(planned.estimates(), planned.expansion.budget)
+    if costs:
+        text += "\n\n" + "\n".join(costs)
     if planned.refreshed.drift:
         lines = "\n".join(f"  ~ {d.address}: {d.message}" for d in planned.refreshed.drift)
         text = f"Changed outside runner (not a planned change):\n{lines}\n\n{text}"
