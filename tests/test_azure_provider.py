@@ -487,3 +487,25 @@ def test_check_target_names_each_problem() -> None:
     assert (
         check_target(Target("az", "azure", "ionq.simulator", {}, {"credentials": {"connection_string_env": "C"}})) == []
     )
+
+
+def test_next_links_keep_their_own_query_so_paging_advances() -> None:
+    """Regression: httpx replaces a URL's query with `params`; a nextLink must not restart at page 1."""
+    seen: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        query = dict(request.url.params)
+        seen.append(query)
+        skip = int(query.get("skip", 0))
+        base = str(request.url.copy_with(query=None))
+        following = f"{base}?skip={skip + 2}&top=2&filter=x" if skip < 4 else None
+        return httpx.Response(200, json={"value": [{"id": str(skip)}, {"id": str(skip + 1)}], "nextLink": following})
+
+    api = mocked(handler).api
+    ids = [item["id"] for page in api.pages("/jobs", {"filter": "x"}) for item in page]
+    assert ids == ["0", "1", "2", "3", "4", "5"]
+    assert [(q.get("skip"), q.get("filter"), q.get("api-version")) for q in seen] == [
+        ("0", "x", "2026-01-15-preview"),
+        ("2", "x", "2026-01-15-preview"),
+        ("4", "x", "2026-01-15-preview"),
+    ]

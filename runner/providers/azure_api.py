@@ -47,8 +47,9 @@ class WorkspaceApi:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """A data-plane call (path below the workspace, or an absolute nextLink); the JSON body or None."""
-        url = path if path.startswith(("http://", "https://")) else f"{self.prefix}{path}"
-        query = {**(params or {}), "api-version": API_VERSION}
+        url, query = _split(path if path.startswith(("http://", "https://")) else f"{self.prefix}{path}")
+        # httpx replaces a URL's query with `params`, so a nextLink's own query (skip, filter...) is carried over
+        query = [*query, *(params or {}).items(), ("api-version", API_VERSION)]
         try:
             response = self.http.request(method, url, json_body=body, params=query, safe=safe, headers=headers)
         except TokenRefusedError:
@@ -131,3 +132,12 @@ class WorkspaceApi:
 
 def _unsigned(message: str, url: str) -> str:
     return message.replace(url, url.split("?", 1)[0])
+
+
+def _split(url: str) -> tuple[str, list[tuple[str, str]]]:
+    """A URL without its query, and the query's pairs except api-version (which the caller sets)."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "api-version"]
+    return urlunsplit(parts._replace(query="")), pairs
