@@ -86,6 +86,7 @@ class Applier:
         self.touched: list[str] = []
         self._providers: dict[str, Provider] = {}
         self._providers_lock = threading.Lock()
+        self.snapshots: dict[str, str] = {}  # target -> digest of its recorded description
         self._pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="runner-call")
         self.run_id = 0
 
@@ -100,6 +101,7 @@ class Applier:
         try:
             for name in sorted({c.desired.target for c in self.changes if c.desired}):
                 self.provider(name)  # built on this thread: provider set-up must not run on a short-lived worker
+            self._describe_targets()
             for phase in (
                 self._containers,
                 self._jobs,
@@ -117,6 +119,21 @@ class Applier:
             self._finish(outcome, started)
         blocked = [c.address for c in self.plan.blocked()]
         return Report(self.run_id, outcome, self._summary(), self.failures, self.touched, blocked)
+
+    def _describe_targets(self) -> None:
+        """Record what each target's provider says about it now, for the provenance of what is submitted."""
+        creating = sorted({c.desired.target for c in self.changes if c.desired and c.action in ("create", "replace")})
+        for name in creating:
+            describe = getattr(self.provider(name), "describe", None)
+            if describe is None:
+                continue
+            try:
+                body = describe()
+            except (ProviderError, RunnerError, ValueError) as exc:
+                self.emit(Notice(f"target {name}: could not record its description ({exc})", "warning"))
+                continue
+            with self.state.transaction(bump=False) as txn:
+                self.snapshots[name] = txn.save_snapshot(name, self.expansion.targets[name].provider, body)
 
     def _finish(self, outcome: str, started: float) -> None:
         self._pool.shutdown(wait=True)
@@ -297,7 +314,8 @@ class Applier:
             self._abort_session(txn, lane, op, lanes, obs.detail.get("error", "failed"))
 
     def _succeed(self, txn: Any, op: Op, obs: Observation, parent_id: str | None = None) -> None:
-        txn.succeed(op.address, op.generation, obs, op.intent, {"apply": self.run_id}, parent_id)
+        provenance = {"apply": self.run_id, "target_snapshot": self.snapshots.get(op.desired.target)}
+        txn.succeed(op.address, op.generation, obs, op.intent, provenance, parent_id)
         if op.desired.kind in CONTAINERS:
             closed = op.desired.kind == "batch" and not op.desired.lifecycle.get("open")
             txn.set_lifecycle(op.address, {**op.desired.lifecycle, "closed": closed})

@@ -220,3 +220,19 @@ def test_old_commit_reapplied_into_a_fresh_state_reproduces_local_results(
     assert [(r["address"], r["counts"], r["seed"]) for r in again] == [
         (r["address"], r["counts"], r["seed"]) for r in first
     ]
+
+
+def test_generations_record_provenance_with_the_target_as_described_then(
+    tmp_path: Path, azure: EmulatorServer, cli: Callable[..., Ran]
+) -> None:
+    m = azure_manifest(tmp_path, azure.url, "  a: {target: ionq, program: bell.qasm}\n")
+    assert cli("apply", str(m), "--yes").code == 0
+    (gen,) = json.loads(cli("show", "job.a", "-m", str(m), "--json").out)["generations"]
+    prov = gen["provenance"]
+    assert prov["run"]["operation"] == "apply" and prov["run"]["manifest_digest"]
+    assert {"runner", "qiskit", "python"} <= set(prov["run"]["versions"])
+    described = prov["target_snapshot"]["description"]
+    assert described["id"] == "ionq.simulator" and described["provider_id"] == "ionq"
+    assert "currentAvailability" in described
+    text = cli("show", "job.a", "-m", str(m)).out
+    assert "target then: " in text and "currentAvailability=Available" in text

@@ -139,3 +139,25 @@ def test_dead_local_holder_is_taken_over_at_once(tmp_path: Path) -> None:
     st.conn.execute("UPDATE lock SET pid = 999999999")  # a pid that cannot exist
     taken = Lease(State.open(path), "apply").acquire(timeout=0)
     assert taken.took_over is not None and taken.took_over.pid == 999999999
+
+
+def test_a_version_1_state_is_migrated_atomically_on_the_next_write(tmp_path: Path) -> None:
+    from runner.state.migrations import MIGRATIONS
+    from runner.state.store import _statements
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[1]):
+        conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [("application", "runner-state"), ("format_version", "1"), ("lineage", "l"), ("serial", "0")],
+    )
+    conn.commit()
+    conn.close()
+    reader = State.open(str(path))  # reading never migrates
+    assert reader._meta("format_version") == "1"
+    reader.close()
+    st = State.open(str(path), create=True)
+    assert st._meta("format_version") == str(LATEST)
+    assert st.conn.execute("SELECT count(*) FROM target_snapshots").fetchone()[0] == 0

@@ -70,6 +70,7 @@ def show(address_: str, manifest: str | None, state: str | None, as_json: bool) 
         rec = st.resource(address_)
         generations = st.generations(address_)
         results = {r["generation"]: r for r in st.results(address_)}
+        provenance = [_provenance(st, g) for g in generations]
     finally:
         st.close()
     if rec is None and not generations:
@@ -88,13 +89,45 @@ def show(address_: str, manifest: str | None, state: str | None, as_json: bool) 
         else None,
         "lifecycle": dict(rec.lifecycle) if rec else None,
         "detail": dict(rec.detail) if rec else None,
-        "generations": [_generation(g, results.get(g["generation"])) for g in generations],
+        "generations": [
+            {**_generation(g, results.get(g["generation"])), "provenance": p} for g, p in zip(generations, provenance)
+        ],
     }
     if as_json:
         output.dump_json(doc)
         return 0
     _show_text(doc)
     return 0
+
+
+def _provenance(st: Any, g: dict[str, Any]) -> dict[str, Any]:
+    """Where a generation came from: the run's git commit, manifest, versions; the target as described then."""
+    import sqlite3
+
+    recorded = dict(g.get("provenance") or {})
+    run = st.apply_row(recorded["apply"]) if recorded.get("apply") else None
+    out: dict[str, Any] = {k: v for k, v in recorded.items() if k not in ("apply", "target_snapshot")}
+    if run is not None:
+        out["run"] = {
+            "id": run["id"],
+            "operation": run["operation"],
+            "started_at": run["started_at"],
+            "git_commit": run["git_commit"],
+            "git_dirty": bool(run["git_dirty"]) if run["git_commit"] else None,
+            "manifest_digest": run["manifest_digest"],
+            "versions": run["versions"],
+        }
+    key = recorded.get("target_snapshot")
+    if key:
+        try:
+            snap = st.snapshot_of(key)
+        except sqlite3.OperationalError:  # a state file from before target snapshots were kept
+            snap = None
+        out["target_snapshot"] = {
+            "digest": key,
+            **({"captured_at": snap["captured_at"], "description": snap["body"]} if snap else {}),
+        }
+    return out
 
 
 def _generation(g: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any]:
@@ -146,11 +179,34 @@ def _show_text(doc: dict[str, Any]) -> None:
         retired = f", retired: {g['retired_reason']}" if g["retired_at"] else ""
         submitted = g["submitted_at"] or "-"
         click.echo(f"    {g['generation']}: {g['status']}  {g['remote_id'] or '-'}  submitted {submitted}{retired}")
+        for line in _provenance_lines(g["provenance"]):
+            click.echo(f"       {line}")
         if "result" in g:
             r = g["result"]
             for i, counts in enumerate(r["counts"]):
                 label = f"circuit {i}: " if len(r["counts"]) > 1 else ""
                 click.echo(f"       {label}{r['shots']} shots, seed {r['seed']}: {output.counts_text(counts)}")
+
+
+def _provenance_lines(p: dict[str, Any]) -> list[str]:
+    lines = []
+    run = p.get("run")
+    if run:
+        commit = (
+            f"git {run['git_commit'][:12]}{' (dirty)' if run['git_dirty'] else ''}" if run["git_commit"] else "no git"
+        )
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(run["versions"].items()))
+        lines.append(f"{run['operation']} #{run['id']}: {commit}, manifest {(run['manifest_digest'] or '-')[:12]}")
+        lines.append(f"versions: {versions}")
+    snap = p.get("target_snapshot")
+    if snap:
+        desc = snap.get("description") or {}
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(desc.items()) if isinstance(v, (str, int, float, bool)))[:100]
+        lines.append(f"target then: {shown or 'recorded'} (snapshot {snap['digest'][:12]})")
+    for key in ("imported", "adopted"):
+        if p.get(key):
+            lines.append(f"{key}")
+    return lines
 
 
 @click.command()

@@ -222,6 +222,15 @@ class AzureProvider:
         items = {r.remote_id: self.api.get(f"/{collection}/{r.remote_id}") for r in refs}
         return {k: v for k, v in items.items() if v is not None}
 
+    def describe(self) -> dict[str, Any]:
+        """The target's status as the workspace reports it (availability, queue time, qubits)."""
+        for page in self.api.pages("/providerStatus", {}):
+            for provider in page:
+                for status in provider.get("targets") or []:
+                    if status.get("id") == self.target.target:
+                        return {"provider_id": provider.get("id"), **status}
+        return {"target": self.target.target, "note": "not listed in providerStatus"}
+
     def list_tagged(self, tag: str) -> list[Observation]:
         """Jobs on this target carrying a tag (the list call cannot filter tags: they are checked here)."""
         found = []

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
 
 from runner.errors import RejectedError
 from runner.fingerprint import seed_from
@@ -93,6 +94,12 @@ class LocalProvider:
             self._observed.get(r.remote_id, Observation(r.remote_id, PENDING if r.kind == "session" else SUCCEEDED))
             for r in refs
         ]
+
+    def describe(self) -> dict[str, Any]:
+        """The engine jobs run on, recorded with every generation."""
+        from runner.simulator import ENGINE, versions
+
+        return {"engine": ENGINE, "method": self.method, **versions()}
 
     def result(self, ref: RemoteRef) -> Result | None:
         obs = self._observed.get(ref.remote_id)

@@ -388,6 +388,16 @@ class PasqalProvider:
         base = str(self.target.config.get("account_endpoint", ACCOUNT_ENDPOINT)).rstrip("/")
         return list(self.api.call("GET", f"{base}/api/v1/projects", params=[("project_status", "ACTIVE")]))
 
+    def describe(self) -> dict[str, Any]:
+        """The device's specs (pulser abstract representation) as the API serves them now."""
+        import json
+
+        specs = self.device_specs()
+        device = self.target.target
+        if device not in specs:
+            return {"device_type": device, "note": "no specs served for this device type"}
+        return {"device_type": device, "specs": json.loads(specs[device])}
+
     def device_specs(self) -> dict[str, str]:
         """Device type -> pulser device abstract representation (a JSON string)."""
         return dict(self.api.call("GET", "/api/v1/devices/specs"))

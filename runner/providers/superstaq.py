@@ -196,6 +196,17 @@ class SuperstaqProvider:
         views = self.dialect.find(self.http, sub.token, self.target.target, since)
         return [observation(v, self.dialect.table) for v in views]
 
+    def describe(self) -> dict[str, Any]:
+        """The service's target_info for this target."""
+        if self.version == "v0.2.0":
+            body: dict[str, Any] = {"target": self.target.target, "options": "{}"}
+            response = self.http.request("POST", "/target_info", json_body=body, safe=True)
+        else:
+            body = {"target": self.target.target, "options_dict": {}}
+            response = self.http.request("POST", "/client/retrieve_target_info", json_body=body, safe=True)
+        info = response.json()
+        return {"target": self.target.target, **(info.get("target_info") or {})}
+
     def list_tagged(self, tag: str) -> list[Observation]:
         """Jobs carrying a tag (API v0.3.0 keeps tags; v0.2.0 drops them, so nothing can be found there)."""
         if self.version == "v0.2.0":

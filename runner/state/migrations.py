@@ -111,6 +111,16 @@ MIGRATIONS: dict[int, str] = {
         fence INTEGER NOT NULL
     );
     """,
+    # 2: what the provider said about a target when jobs were submitted (device specs, availability)
+    2: """
+    CREATE TABLE target_snapshots (
+        digest TEXT PRIMARY KEY,
+        target TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        captured_at TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -228,6 +228,15 @@ class State:
         rows = self.conn.execute("SELECT name, config, base_dir FROM targets")
         return {r["name"]: (json.loads(r["config"]), r["base_dir"]) for r in rows}
 
+    def snapshot_of(self, key: str) -> dict[str, Any] | None:
+        """A stored target description by digest."""
+        row = self.conn.execute("SELECT * FROM target_snapshots WHERE digest = ?", (key,)).fetchone()
+        return _decode(dict(row), "body") if row else None
+
+    def apply_row(self, run_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM applies WHERE id = ?", (run_id,)).fetchone()
+        return _decode(dict(row), "versions", "summary") if row else None
+
     def tracked(self) -> list[dict[str, Any]]:
         """Current generations with a remote id: what refresh and wait look at."""
         rows = self.conn.execute(

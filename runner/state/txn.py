@@ -282,3 +282,15 @@ class Txn:
                 "base_dir=excluded.base_dir, updated_at=excluded.updated_at",
                 (name, target.provider, dumps(asdict(target)), base_dir, self.now),
             )
+
+    def save_snapshot(self, target: str, provider: str, body: Mapping[str, Any]) -> str:
+        """A target description as the provider gave it; stored once per distinct content. Returns its digest."""
+        from runner.state.store import dumps
+
+        text = dumps(dict(body))
+        key = digest(dict(body))
+        self._x(
+            "INSERT OR IGNORE INTO target_snapshots (digest, target, provider, captured_at, body) VALUES (?, ?, ?, ?, ?)",
+            (key, target, provider, self.now, text),
+        )
+        return key
