@@ -90,7 +90,8 @@ def show(address_: str, manifest: str | None, state: str | None, as_json: bool) 
         "lifecycle": dict(rec.lifecycle) if rec else None,
         "detail": dict(rec.detail) if rec else None,
         "generations": [
-            {**_generation(g, results.get(g["generation"])), "provenance": p} for g, p in zip(generations, provenance)
+            {**_generation(g, results.get(g["generation"])), "provenance": p}
+            for g, p in zip(generations, provenance, strict=True)
         ],
     }
     if as_json:

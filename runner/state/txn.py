@@ -290,7 +290,8 @@ class Txn:
         text = dumps(dict(body))
         key = digest(dict(body))
         self._x(
-            "INSERT OR IGNORE INTO target_snapshots (digest, target, provider, captured_at, body) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO target_snapshots (digest, target, provider, captured_at, body) "
+            "VALUES (?, ?, ?, ?, ?)",
             (key, target, provider, self.now, text),
         )
         return key
