@@ -1,3 +1,28 @@
-"""runner: declarative, exactly-once quantum experiment runner."""
+"""runner: declarative, exactly-once quantum experiment runner.
+
+The Python API has the CLI's semantics:
+
+    import runner
+    manifest = runner.load("examples/quickstart.yaml")      # validate (ManifestError lists every problem)
+    planned = runner.plan("examples/quickstart.yaml")       # .plan.changes, .plan.summary(), drift, costs
+    report = runner.apply("examples/quickstart.yaml")       # like `runner apply --yes`
+    rows = runner.results(manifest="examples/quickstart.yaml")
+
+Everything is imported lazily, so `import runner` costs almost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["__version__", "apply", "destroy", "load", "plan", "rerun", "results"]
+_API = {"load", "plan", "apply", "results", "destroy", "rerun"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from runner import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'runner' has no attribute {name!r}")

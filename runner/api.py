@@ -16,11 +16,11 @@ from typing import Any
 
 from runner import cost, drift, planfile, reconcile
 from runner import manifest as manifest_mod
-from runner.apply import Applier, Emit, Report
+from runner.execute import Applier, Emit, Report
 from runner.errors import BudgetExceededError, PlanError, StalePlanError
 from runner.expand import expand
 from runner.model import Manifest
-from runner.plan import Plan, diff, narrow
+from runner.diff import Plan, diff, narrow
 from runner.provenance import run_info
 from runner.resources import Expansion, Recorded
 from runner.state import Lease, Snapshot, State, snapshot
@@ -249,9 +249,15 @@ def _apply_saved(
         st.close()
 
 
-def results(address: str | None = None, *, state: str) -> list[dict[str, Any]]:
-    """Recorded results: current generations, or every generation of one address."""
-    st = State.open(state)
+def results(
+    address: str | None = None,
+    *,
+    manifest: str | None = None,
+    state: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Recorded results (current generations, or every generation of one address), found like the CLI finds them."""
+    st = State.open(state_path(manifest, state, env))
     try:
         return st.results(address)
     finally:

@@ -18,7 +18,7 @@ from runner.pricing import EXACT, FORMULA, UNKNOWN, ZERO, Estimate, Gates, Line,
 from runner.resources import Desired, Expansion, Recorded
 
 if TYPE_CHECKING:
-    from runner.plan import Plan
+    from runner.diff import Plan
 
 __all__ = [
     "EXACT",

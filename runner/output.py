@@ -18,7 +18,7 @@ from runner.events import (
     RunStarted,
     StatusChanged,
 )
-from runner.plan import SYMBOLS, Plan
+from runner.diff import SYMBOLS, Plan
 
 _PAST = {
     "create": "created",

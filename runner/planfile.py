@@ -17,7 +17,7 @@ from runner import __version__
 from runner.errors import PlanError, StalePlanError
 from runner.fingerprint import digest
 from runner.model import Attrs, Budget, Program, Target
-from runner.plan import Change, Plan
+from runner.diff import Change, Plan
 from runner.resources import Desired, Expansion
 from runner.state import Snapshot, State
 

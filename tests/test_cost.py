@@ -12,7 +12,7 @@ from runner import cost, gates, pricing
 from runner.errors import BudgetExceededError, ExitCode
 from runner.expand import expand
 from runner.model import Attrs, Batch, BatchJob, Budget, Job, Manifest, Matrix, Program, Target
-from runner.plan import Change, Plan
+from runner.diff import Change, Plan
 from runner.pricing import Estimate, Gates, Line, Work
 from runner.resources import Recorded
 

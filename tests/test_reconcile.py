@@ -11,7 +11,7 @@ import pytest
 from runner import providers, reconcile
 from runner.errors import TransientError
 from runner.model import Attrs, Target
-from runner.plan import diff
+from runner.diff import diff
 from runner.providers.base import Observation
 from runner.resources import Desired
 from runner.state import State

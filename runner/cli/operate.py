@@ -240,7 +240,7 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
       runner destroy -m examples/azure.yaml --yes
     """
     from runner import api, output
-    from runner.apply import Report
+    from runner.execute import Report
 
     def show(planned: api.Planned) -> None:
         click.echo(output.plan_text(planned.plan, header=f"Destroy everything {manifest} manages:"))

@@ -202,7 +202,7 @@ def apply(
       runner apply plan.json
     """
     from runner import api, output
-    from runner.apply import Report
+    from runner.execute import Report
 
     printer = output.EventPrinter(json_lines=as_json)
     interactive = sys.stdin.isatty() and not as_json

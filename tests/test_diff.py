@@ -9,7 +9,7 @@ import pytest
 from runner.errors import PlanError
 from runner.fingerprint import digest
 from runner.model import Attrs
-from runner.plan import diff
+from runner.diff import diff
 from runner.resources import Desired, Recorded
 
 
