@@ -16,11 +16,11 @@ from typing import Any
 
 from runner import cost, drift, planfile, reconcile
 from runner import manifest as manifest_mod
-from runner.execute import Applier, Emit, Report
+from runner.diff import Plan, diff, narrow
 from runner.errors import BudgetExceededError, PlanError, StalePlanError
+from runner.execute import Applier, Emit, Report
 from runner.expand import expand
 from runner.model import Manifest
-from runner.diff import Plan, diff, narrow
 from runner.provenance import run_info
 from runner.resources import Expansion, Recorded
 from runner.state import Lease, Snapshot, State, snapshot

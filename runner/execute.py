@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner import dispatch, providers, token
+from runner.diff import Change, Plan
 from runner.errors import AuthError, ProviderError, RejectedError, RunnerError
 from runner.events import Event, Notice, ResourceDone, ResourceFailed, ResourceSkipped, RunFinished, RunStarted
-from runner.diff import Change, Plan
 from runner.providers.base import FAILED, TERMINAL, Context, Observation, Provider, RemoteRef, Submission
 from runner.resources import Desired, Expansion
 from runner.state import State

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import IO, Any
 
+from runner.diff import SYMBOLS, Plan
 from runner.events import (
     Event,
     Notice,
@@ -18,7 +19,6 @@ from runner.events import (
     RunStarted,
     StatusChanged,
 )
-from runner.diff import SYMBOLS, Plan
 
 _PAST = {
     "create": "created",

@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from runner import __version__
+from runner.diff import Change, Plan
 from runner.errors import PlanError, StalePlanError
 from runner.fingerprint import digest
 from runner.model import Attrs, Budget, Program, Target
-from runner.diff import Change, Plan
 from runner.resources import Desired, Expansion
 from runner.state import Snapshot, State
 

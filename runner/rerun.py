@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from runner import address, token
-from runner.execute import Applier, Report
+from runner.diff import Change, Plan
 from runner.errors import ProviderError, RunnerError
 from runner.events import Event, Notice, ResourceDone, ResourceFailed
-from runner.diff import Change, Plan
+from runner.execute import Applier, Report
 from runner.providers.base import FAILED, RemoteRef
 from runner.reconcile import Providers
 from runner.resources import Expansion, Recorded

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from runner import cost, gates, pricing
+from runner.diff import Change, Plan
 from runner.errors import BudgetExceededError, ExitCode
 from runner.expand import expand
 from runner.model import Attrs, Batch, BatchJob, Budget, Job, Manifest, Matrix, Program, Target
-from runner.diff import Change, Plan
 from runner.pricing import Estimate, Gates, Line, Work
 from runner.resources import Recorded
 

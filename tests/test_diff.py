@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from runner.diff import diff
 from runner.errors import PlanError
 from runner.fingerprint import digest
 from runner.model import Attrs
-from runner.diff import diff
 from runner.resources import Desired, Recorded
 
 

@@ -9,9 +9,9 @@ import fake_provider
 import pytest
 
 from runner import providers, reconcile
+from runner.diff import diff
 from runner.errors import TransientError
 from runner.model import Attrs, Target
-from runner.diff import diff
 from runner.providers.base import Observation
 from runner.resources import Desired
 from runner.state import State
