@@ -39,9 +39,9 @@ def state_path(manifest: str | None, explicit: str | None = None, env: Mapping[s
     return os.path.join(folder, DEFAULT_STATE)
 
 
-def load(path: str) -> Manifest:
+def load(path: str, env: Mapping[str, str] | None = None) -> Manifest:
     """Load and validate a manifest (raises ManifestError with every located problem)."""
-    return manifest_mod.load(path)
+    return manifest_mod.load(path, env=os.environ if env is None else env)
 
 
 @dataclass(frozen=True)

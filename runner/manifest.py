@@ -44,8 +44,11 @@ def read_text(path: str) -> bytes:
         raise RunnerError(f"cannot read manifest {path}: {exc.strerror}") from None
 
 
-def load(path: str, *, check_programs: bool = True) -> Manifest:
-    """Load and validate a manifest; raise ManifestError with every problem found."""
+def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | None = None) -> Manifest:
+    """Load and validate a manifest; raise ManifestError with every problem found.
+
+    `env` locates the program-inspection cache (runner.inspections); None means no cache.
+    """
     raw = read_text(path)
     try:
         text = raw.decode("utf-8")
@@ -59,7 +62,9 @@ def load(path: str, *, check_programs: bool = True) -> Manifest:
     if not isinstance(source.data, dict) or any(len(path) == 0 for path, _ in found):
         raise ManifestError(problems)
     broken = {_broken_part(path) for path, _ in found}
-    builder = _Builder(source, path, broken, check_programs)
+    from runner.inspections import cache_dir
+
+    builder = _Builder(source, path, broken, check_programs, cache_dir(env) if env is not None else None)
     manifest = builder.build(digest_bytes(raw))
     problems += builder.reader.problems
     problems += semantic.check(manifest, source, builder.broken, builder.reader)
@@ -79,10 +84,10 @@ def _broken_part(path: Path) -> Path:
 class _Builder:
     """Builds model values from schema-valid sections, reading program files on the way."""
 
-    def __init__(self, source: Source, path: str, broken: set[Path], check_programs: bool) -> None:
+    def __init__(self, source: Source, path: str, broken: set[Path], check_programs: bool, cache: str | None) -> None:
         self.source, self.data = source, source.data
         self.broken = broken
-        self.reader = ProgramReader(source, path, check_programs)
+        self.reader = ProgramReader(source, path, check_programs, cache)
         defaults = self.data.get("defaults", {}) if ("defaults",) not in broken else {}
         self.shots = int(defaults.get("shots", DEFAULT_SHOTS))
         self.tags = tuple(defaults.get("tags", ()))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from runner.yamlsource import Path
+Path = tuple[str | int, ...]  # a location in the manifest document (keys and list indices)
 
 Scalar = str | int | float | bool
 LOCAL_TARGET = "local"

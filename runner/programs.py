@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from runner import qasm
+from runner import inspections, qasm
 from runner.errors import Location, Problem
 from runner.fingerprint import digest_bytes
 from runner.model import Program
@@ -18,9 +18,10 @@ MAX_PROGRAM_BYTES = 16 * 1024 * 1024
 class ProgramReader:
     """Reads programs named in a manifest, recording located problems and parse summaries."""
 
-    def __init__(self, source: Source, manifest_path: str, check: bool) -> None:
+    def __init__(self, source: Source, manifest_path: str, check: bool, cache: str | None = None) -> None:
         self.source = source
         self.check = check
+        self.cache = cache
         self.display_dir = os.path.dirname(manifest_path)
         self.base_dir = os.path.dirname(os.path.abspath(manifest_path))
         self._real_base = os.path.realpath(self.base_dir)
@@ -98,7 +99,7 @@ class ProgramReader:
         program = Program(label, text, f"qasm{version}", digest_bytes(blob), include_dir)
         if self.check and program.digest not in self.infos:
             try:
-                self.infos[program.digest] = qasm.inspect(text, include_dir)
+                self.infos[program.digest] = inspections.inspect(text, include_dir, program.digest, self.cache)
             except qasm.ProgramError as exc:
                 self.problems.append(Problem(locate(exc.line, exc.column), exc.message))
                 return None

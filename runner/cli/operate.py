@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from runner.cli.common import json_option, manifest_option, open_state, state_option
-from runner.resources import Recorded
+
+if TYPE_CHECKING:
+    from runner.resources import Recorded
 
 LOCK_TIMEOUT = click.option(
     "--lock-timeout",

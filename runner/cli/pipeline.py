@@ -52,10 +52,11 @@ def validate(manifest: str, as_json: bool) -> int:
     Example:
       runner validate examples/quickstart.yaml
     """
-    from runner import api, output
+    from runner import output
+    from runner.manifest import load
 
     try:
-        loaded = api.load(manifest)
+        loaded = load(manifest, env=os.environ)
     except ManifestError as exc:
         if as_json:
             output.dump_json(
