@@ -6,6 +6,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.+\-]+$")
@@ -14,6 +15,18 @@ KINDS = ("session", "batch", "job", "workload")
 
 def format_value(value: Any) -> str:
     """A value as it appears inside an address."""
+    try:
+        return _formatted(type(value).__name__, value)
+    except TypeError:  # unhashable: not a sweep value, but format it anyway
+        return _format(value)
+
+
+@lru_cache(maxsize=65536)
+def _formatted(kind: str, value: Any) -> str:  # the type is part of the key: 1, 1.0 and True differ
+    return _format(value)
+
+
+def _format(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

@@ -336,7 +336,7 @@ def rerun(
     parallelism: int = 16,
 ) -> list[str]:
     """Rerun failed jobs: Pasqal batch jobs by rebatch, others as new generations. Returns failures."""
-    from runner import rerun as reruns
+    from runner import reruns
 
     env = dict(os.environ if env is None else env)
     emit = emit or (lambda e: None)

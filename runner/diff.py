@@ -101,6 +101,8 @@ def _compare(d: Desired, rec: Recorded | None, forced: bool) -> Change:
     lifecycle = _lifecycle(d, rec)
     if lifecycle is not None:
         return lifecycle
+    if rec.attrs == d.attrs and rec.protect == d.protect:  # the common case, without building a reason
+        return Change(d.address, d.kind, "noop", "unchanged", d, rec)
     attrs = _attrs_reason(rec.attrs, d.attrs)
     if rec.protect != d.protect:
         flag = f"protect turned {'on' if d.protect else 'off'}"

@@ -96,7 +96,7 @@ def _compare(rec: Recorded, obs: Observation) -> list[Drift]:
                 rec.remote_id,
                 None,
                 f"the provider no longer knows {rec.remote_id}; not treated as deleted "
-                "(`runner state rm` forgets it, `runner rerun` submits it again)",
+                "(`runner state rm` forgets it; `runner apply --replace ADDRESS` submits it again)",
             )
         ]
     found: list[Drift] = []

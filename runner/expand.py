@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner import address
-from runner.fingerprint import digest
+from runner.fingerprint import Stamper, digest
 from runner.matrix import combinations
 from runner.model import Attrs, Batch, Job, Manifest, Program, Session, Workload
 from runner.resources import KIND_ORDER, Desired, Expansion
@@ -82,21 +82,29 @@ def _jobs(manifest: Manifest, job: Job, session: Desired | None) -> list[Desired
         "priority": job.priority,
         "session": {"address": session.address, "fingerprint": session.fingerprint} if session else None,
     }
-    return [
-        _make(
-            "job",
-            address.job(job.name, combo),
-            job.name,
-            job.target,
-            manifest,
-            {**base, "params": {**job.params, **combo}},
-            parent=session.address if session else None,
-            attrs=job.attrs,
-            protect=job.protect,
-            values=combo,
+    provider = manifest.targets[job.target].provider
+    parent = session.address if session else None
+    fingerprint = Stamper(base, "params")
+    out = []
+    for combo in combos:
+        params = {**job.params, **combo}
+        spec = {**base, "params": params}
+        out.append(
+            Desired(
+                address.job(job.name, combo),
+                "job",
+                job.name,
+                job.target,
+                provider,
+                parent,
+                spec,
+                job.attrs,
+                fingerprint(params),
+                protect=job.protect,
+                values=combo,
+            )
         )
-        for combo in combos
-    ]
+    return out
 
 
 def _batch(manifest: Manifest, b: Batch) -> Desired:

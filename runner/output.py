@@ -52,8 +52,12 @@ def plan_text(plan: Plan, *, header: str = "") -> str:
     return "\n".join(lines)
 
 
+def _plain(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else str(value)
+
+
 def dump_json(value: Any, stream: IO[str] | None = None) -> None:
-    json.dump(value, stream or sys.stdout, indent=2, sort_keys=True, default=str)
+    json.dump(value, stream or sys.stdout, indent=2, sort_keys=True, default=_plain)
     (stream or sys.stdout).write("\n")
 
 

@@ -130,9 +130,13 @@ class _Checker:
         if len(known) != len(infos):
             return
         inputs = {name for info in known for name in info.inputs}
-        before = len(self.problems)
+        # a sweep's points mostly share their keys: check each distinct key set and each distinct value once
+        shapes: dict[frozenset[str], dict[str, Any]] = {}
         for combo in combos if combos else [{}]:
             values = {**job.params, **combo}
+            shapes.setdefault(frozenset(values), values)
+        before = len(self.problems)
+        for values in shapes.values():
             for key in sorted(set(values) - inputs):
                 listed = ", ".join(sorted(inputs)) or "none"
                 self.add(self._param_path(job, key), f"'{key}' is not an input of {_labels(job)} (inputs: {listed})")
@@ -140,11 +144,13 @@ class _Checker:
                 self.add(
                     job.path, f"input '{key}' of {_labels(job)} has no value: set it in params or matrix", key=True
                 )
-            for key, value in values.items():
-                if key in inputs and (isinstance(value, (bool, str)) or not math.isfinite(value)):
-                    self.add(self._param_path(job, key), f"input '{key}' needs a finite number, got {value!r}")
             if len(self.problems) > before:
-                break  # one combination shows the problem; do not repeat it per sweep point
+                return  # one shape shows the problem; do not repeat it per sweep point
+        distinct = {(k, type(v), v) for c in (combos or [{}]) for k, v in {**job.params, **c}.items() if k in inputs}
+        for key, _, value in sorted(distinct, key=repr):
+            if isinstance(value, (bool, str)) or not math.isfinite(value):
+                self.add(self._param_path(job, key), f"input '{key}' needs a finite number, got {value!r}")
+                return
 
     def _param_path(self, job: Job, key: str) -> Path:
         if key in job.params:
@@ -169,9 +175,18 @@ class _Checker:
                 if isinstance(value, float) and not math.isfinite(value):
                     self.add((*path, key, j), f"sweep value {value} is not a finite number")
         combos = combinations(matrix)
-        for addr, count in Counter(name(c) for c in combos).items():
+        # duplicates by value (cheap); only duplicated points get their address formatted for the message
+        seen = Counter(tuple(sorted((k, type(v).__name__, v) for k, v in c.items())) for c in combos)
+        for point, count in seen.items():
             if count > 1:
-                self.add(path, f"sweep yields {addr} {count} times: values must be unique")
+                self.add(path, f"sweep yields {name({k: v for k, _, v in point})} {count} times: values must be unique")
+        by_text: dict[tuple[str, str], set[tuple[str, Any]]] = {}
+        for k, kind, v in {(k, type(v).__name__, v) for c in combos for k, v in c.items()}:
+            by_text.setdefault((k, address.format_value(v)), set()).add((kind, v))
+        for (k, text), clashing in sorted(by_text.items()):
+            if len(clashing) > 1:  # e.g. 1 and "1": different values, one address
+                shown = " and ".join(sorted(repr(v) for _, v in clashing))
+                self.add(path, f"'{k}' values {shown} give the same address text {text}: make them the same type")
         return combos
 
     # batches -------------------------------------------------------------------------------

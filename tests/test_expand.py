@@ -113,3 +113,11 @@ def test_batch_jobs_from_list_and_matrix() -> None:
     ]
     assert out[1].spec["batch"] == out[0].fingerprint
     assert out[0].lifecycle == {"open": True}
+
+
+def test_sweep_fingerprints_equal_the_digest_of_each_spec() -> None:
+    j = job(params={"fixed": "x"}, matrix=Matrix({"a": (0.1, 0.2, 3), "b": ("é", True)}))
+    out = expand(manifest({"j": j})).resources
+    assert len(out) == 6
+    assert all(r.fingerprint == digest(r.spec) for r in out)
+    assert len({r.fingerprint for r in out}) == 6

@@ -21,3 +21,18 @@ def test_seed_is_a_32_bit_function_of_the_fingerprint() -> None:
     fp = digest({"x": 1})
     assert seed_from(fp) == int(fp[:8], 16)
     assert 0 <= seed_from(fp) < 2**32
+
+
+def test_flat_canonical_is_exactly_canonical() -> None:
+    from runner.fingerprint import flat_canonical
+
+    cases = [
+        {},
+        {"b": 1, "a": 0.1},
+        {"x": True, "y": None, "z": 'é\\n"q"'},
+        {"f": 1e-300, "g": -0.0, "h": 10**20},
+        {"nested": {"a": 1}},
+        {"list": [1, 2]},
+    ]
+    for value in cases:
+        assert flat_canonical(value) == canonical(value), value

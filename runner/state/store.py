@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
-
-from sqlite_utils import Database
 
 from runner.errors import StateError
 from runner.model import Attrs
@@ -29,8 +29,48 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 Clock = Callable[[], float]
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):  # LazyJSON and read-only views serialise as the mappings they are
+        return dict(value)
+    return str(value)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+class LazyJSON(Mapping[str, Any]):
+    """A JSON object decoded on first use: a plan over 10,000 unchanged resources never needs their specs."""
+
+    __slots__ = ("_data", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._data: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self._text)
+        assert self._data is not None
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        return self._decoded() == (dict(other) if isinstance(other, Mapping) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._text)
+
+    def __repr__(self) -> str:
+        return f"LazyJSON({self._text})"
 
 
 def iso(ts: float) -> str:
@@ -52,9 +92,17 @@ def attrs_json(attrs: Attrs) -> str:
     return dumps({"tags": list(attrs.tags), "metadata": dict(attrs.metadata), "name": attrs.name})
 
 
+@lru_cache(maxsize=4096)
 def attrs_from(text: str) -> Attrs:
+    """Attrs from their JSON; cached by text, since a sweep's jobs all share theirs."""
     raw = json.loads(text)
-    return Attrs(tuple(raw.get("tags", ())), raw.get("metadata", {}), raw.get("name"))
+    return Attrs(tuple(raw.get("tags", ())), MappingProxyType(raw.get("metadata", {})), raw.get("name"))
+
+
+@lru_cache(maxsize=4096)
+def _shared(text: str) -> Mapping[str, Any]:
+    """A small JSON object many rows share (lifecycle, detail), decoded once and read-only."""
+    return MappingProxyType(json.loads(text))
 
 
 def _recorded(row: Mapping[str, Any]) -> Recorded:
@@ -66,14 +114,14 @@ def _recorded(row: Mapping[str, Any]) -> Recorded:
         parent=row["parent"],
         generation=row["generation"],
         fingerprint=row["fingerprint"],
-        spec=json.loads(row["spec"]),
+        spec=LazyJSON(row["spec"]),
         attrs=attrs_from(row["attrs"]),
         status=row["status"],
         remote_id=row["remote_id"],
         protect=bool(row["protect"]),
-        lifecycle=json.loads(row["lifecycle"]),
+        lifecycle=_shared(row["lifecycle"]),
         updated_at=row["updated_at"],
-        detail=json.loads(row["detail"]),
+        detail=_shared(row["detail"]) if len(row["detail"]) < 256 else LazyJSON(row["detail"]),
     )
 
 
@@ -103,7 +151,6 @@ class State:
     def __init__(self, path: str, conn: sqlite3.Connection, clock: Clock) -> None:
         self.path = path
         self.conn = conn
-        self.db = Database(conn)
         self.clock = clock
         self.lineage = self._meta("lineage") or ""
         self.fence: int | None = None  # set while this process holds the lock
@@ -219,8 +266,15 @@ class State:
             rows = self.conn.execute("SELECT * FROM results WHERE address = ? ORDER BY generation", (address,))
         return [_decode(dict(r), "counts", "data") for r in rows]
 
+    @property
+    def db(self) -> Any:
+        """The same connection through sqlite-utils, for table-level reads (imported only when used)."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
     def applies(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT * FROM applies ORDER BY id DESC LIMIT ?", (limit,))
+        rows = self.db["applies"].rows_where(order_by="id desc", limit=limit)
         return [_decode(dict(r), "versions", "summary") for r in rows][::-1]
 
     def targets(self) -> dict[str, tuple[dict[str, Any], str]]:
