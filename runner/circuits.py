@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from runner.model import Program
@@ -40,14 +41,25 @@ QASM2_BASIS = (
 
 
 def bound(program: Program, params: Mapping[str, Any], name: str | None = None) -> QuantumCircuit:
-    """Parse a program and bind its inputs; `name` labels the circuit (it travels with QPY)."""
-    circuit = parse(program.text, program.include_dir)
-    if circuit.parameters:
-        by_name = {p.name: p for p in circuit.parameters}
-        circuit = circuit.assign_parameters({by_name[k]: float(v) for k, v in params.items() if k in by_name})
+    """Parse a program and bind its inputs; `name` labels the circuit (it travels with QPY).
+
+    The parse is cached per program (sweeps bind many values into one parse); the caller always gets
+    its own copy to change.
+    """
+    parsed = _parsed(program.text, program.include_dir)
+    if parsed.parameters:
+        by_name = {p.name: p for p in parsed.parameters}
+        circuit = parsed.assign_parameters({by_name[k]: float(v) for k, v in params.items() if k in by_name})
+    else:
+        circuit = parsed.copy()
     if name:
         circuit.name = name
     return circuit
+
+
+@lru_cache(maxsize=64)
+def _parsed(text: str, include_dir: str | None) -> QuantumCircuit:
+    return parse(text, include_dir)
 
 
 def qasm2_text(circuit: QuantumCircuit) -> str:

@@ -62,8 +62,12 @@ def _until_operator(tokens: list[str]) -> list[str]:
     return args
 
 
-def markdown_shell(text: str) -> Iterator[str]:
-    """Code blocks (other than json/text output) and inline code spans that start with `runner `."""
+def markdown_shell(text: str) -> Iterator[tuple[str, bool]]:
+    """Code blocks (other than json/text output), and inline code spans that start with `runner `.
+
+    Each comes with whether it is complete: a code block is a command to run, while prose names
+    commands without their arguments ("`runner apply` refuses...").
+    """
     block: list[str] | None = None
     skip = False
     for line in text.splitlines():
@@ -73,7 +77,7 @@ def markdown_shell(text: str) -> Iterator[str]:
             continue
         if fence and block is not None:
             if not skip:
-                yield "\n".join(block)
+                yield "\n".join(block), True
             block = None
             continue
         if block is not None:
@@ -81,11 +85,15 @@ def markdown_shell(text: str) -> Iterator[str]:
             continue
         for span in INLINE.findall(line):
             if span.startswith("runner "):
-                yield span
+                yield span, False
 
 
-def problem(args: list[str]) -> str | None:
-    """Why click would refuse `runner ARGS`, or None when it parses."""
+def problem(args: list[str], complete: bool = True) -> str | None:
+    """Why click would refuse `runner ARGS`, or None when it parses.
+
+    Not `complete` (a command named in prose): a bare command path like `runner apply` is
+    fine; anything with arguments is checked in full.
+    """
     from runner.cli import app
 
     command: click.Command = app
@@ -100,7 +108,7 @@ def problem(args: list[str]) -> str | None:
         path.append(rest.pop(0))
         command = sub
     try:
-        with command.make_context(path[-1], list(rest), parent=around):
+        with command.make_context(path[-1], list(rest), parent=around, resilient_parsing=not (complete or rest)):
             pass
     except click.exceptions.Exit:
         return None  # --help or --version
@@ -113,7 +121,7 @@ def option_names() -> set[str]:
     """Every option spelling of every runner command."""
     from runner.cli import app
 
-    names: set[str] = set()
+    names = {"--help", "-h"}
     stack: list[click.Command] = [app]
     while stack:
         command = stack.pop()

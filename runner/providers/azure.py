@@ -294,9 +294,7 @@ class AzureProvider:
 
 
 def _convert(sub: Submission, target: str) -> formats.Payload:
-    from runner.circuits import bound
-
-    return formats.payload(target, bound(sub.programs[0], sub.spec.get("params", {}), sub.address))
+    return formats.payload_for(target, sub.programs[0], sub.spec.get("params", {}))
 
 
 def _with_priority(body: dict[str, Any], sub: Submission) -> dict[str, Any]:

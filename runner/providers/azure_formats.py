@@ -14,10 +14,15 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+from runner.circuits import QASM2_BASIS
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
+
+    from runner.model import Program
 
 IONQ_INPUT, IONQ_OUTPUT = "ionq.circuit.v1", "ionq.quantum-results.v1"
 QUANTINUUM_INPUT, QUANTINUUM_OUTPUT = "honeywell.openqasm.v1", "honeywell.quantum-results.v1"
@@ -70,6 +75,34 @@ def payload(target: str, circuit: QuantumCircuit) -> Payload:
     raise FormatError(f"runner has no input format for Azure target '{target}'")
 
 
+def payload_for(target: str, program: Program, params: Mapping[str, Any]) -> Payload:
+    """payload() for a program and its params, converting each program once: sweeps only bind values.
+
+    The circuit is parsed and lowered to the target's gate set once per program (with its inputs
+    still symbolic); each job then binds its values into that lowered form.
+    """
+    if not target.startswith(("ionq.", "quantinuum.")):
+        raise FormatError(f"runner has no input format for Azure target '{target}'")
+    lowered = _lowered(program.text, program.include_dir, target.split(".")[0])
+    names = {p.name: p for p in lowered.parameters}
+    missing = sorted(set(names) - set(params))
+    if missing:
+        raise FormatError(f"the circuit still has unbound inputs ({', '.join(missing)}); give them in params or matrix")
+    bound = lowered.assign_parameters({names[k]: float(v) for k, v in params.items() if k in names})
+    return ionq_payload(bound, lowered=True) if target.startswith("ionq.") else quantinuum_payload(bound)
+
+
+@lru_cache(maxsize=64)
+def _lowered(text: str, include_dir: str | None, family: str) -> QuantumCircuit:
+    from qiskit import transpile
+
+    from runner.qasm import parse
+
+    circuit = parse(text, include_dir)
+    basis = [*IONQ_GATES, "id", "measure"] if family == "ionq" else list(QASM2_BASIS)
+    return transpile(circuit, basis_gates=basis, optimization_level=0)
+
+
 def _registers(circuit: QuantumCircuit) -> list[list[Any]]:
     return [[reg.name, reg.size] for reg in circuit.cregs]
 
@@ -83,14 +116,14 @@ def quantinuum_payload(circuit: QuantumCircuit) -> Payload:
     return Payload(text.encode(), "application/qasm", QUANTINUUM_INPUT, QUANTINUUM_OUTPUT, layout)
 
 
-def ionq_payload(circuit: QuantumCircuit) -> Payload:
+def ionq_payload(circuit: QuantumCircuit, lowered: bool = False) -> Payload:
     """IonQ JSON in the "qis" gate set; the measure map (clbit <- qubit) goes into the layout."""
     sources = _final_measurements(circuit)
     body = circuit.copy_empty_like()
     for instruction in circuit.data:
         if instruction.operation.name not in ("measure", "barrier"):
             body.append(instruction)
-    gates = _ionq_gates(body)
+    gates = _ionq_gates(body, lowered)
     document = {"gateset": "qis", "qubits": circuit.num_qubits, "circuit": gates}
     layout = {
         "cregs": _registers(circuit),
@@ -125,10 +158,10 @@ def _final_measurements(circuit: QuantumCircuit) -> dict[int, int]:
     return sources
 
 
-def _ionq_gates(body: QuantumCircuit) -> list[dict[str, Any]]:
+def _ionq_gates(body: QuantumCircuit, already_lowered: bool = False) -> list[dict[str, Any]]:
     from qiskit import transpile
 
-    lowered = transpile(body, basis_gates=[*IONQ_GATES, "id"], optimization_level=0)
+    lowered = body if already_lowered else transpile(body, basis_gates=[*IONQ_GATES, "id"], optimization_level=0)
     gates: list[dict[str, Any]] = []
     for instruction in lowered.data:
         op = instruction.operation
