@@ -70,5 +70,5 @@ class Notice(Event):
 class RunFinished(Event):
     operation: str
     outcome: str
-    summary: Mapping[str, int]
+    summary: Mapping[str, Any]
     seconds: float

@@ -51,7 +51,7 @@ class Report:
 
     run_id: int
     outcome: str
-    summary: dict[str, int]
+    summary: dict[str, Any]
     failures: list[str]
     touched: list[str]
     blocked: list[str] = field(default_factory=list)
@@ -145,10 +145,24 @@ class Applier:
         self.state.checkpoint()
         self.emit(RunFinished(self.operation, outcome, summary, round(time.monotonic() - started, 3)))
 
-    def _summary(self) -> dict[str, int]:
-        base = {"create": 0, "update": 0, "replace": 0, "delete": 0, "failed": 0, "skipped": 0, "jobs_failed": 0}
+    def _summary(self) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "create": 0,
+            "update": 0,
+            "replace": 0,
+            "delete": 0,
+            "failed": 0,
+            "skipped": 0,
+            "jobs_failed": 0,
+        }
         base.update(self.counts)
         base["unchanged"] = len(self.plan.changes) - len(self.changes)
+        writes = self.state.writes
+        base["state_writes"] = {
+            "transactions": int(writes["transactions"]),
+            "durable": int(writes["durable"]),
+            "seconds": round(writes["seconds"], 3),
+        }
         return base
 
     # providers ---------------------------------------------------------------------------------
@@ -274,7 +288,7 @@ class Applier:
         lanes = dispatch.Lanes(ops, lane_of)
 
         def before(chunk: list[Op]) -> None:
-            with self.state.transaction() as txn:
+            with self.state.transaction(durable=True) as txn:  # intents must survive anything
                 for op in chunk:
                     for item in [op, *op.children]:
                         if not item.token:

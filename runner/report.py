@@ -174,7 +174,9 @@ def _history(applies: Sequence[Row]) -> str:
     rows = []
     for run in reversed(applies):  # newest first: the one people look for
         summary = run.get("summary") or {}
-        changes = ", ".join(f"{k} {v}" for k, v in sorted(summary.items()) if v and k != "unchanged")
+        changes = ", ".join(
+            f"{k} {v}" for k, v in sorted(summary.items()) if v and isinstance(v, int) and k != "unchanged"
+        )
         rows.append(
             [
                 _text(run["id"]),

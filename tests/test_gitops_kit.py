@@ -315,7 +315,11 @@ def test_summary_of_a_real_plan(edited: Path, cli: Cli) -> None:
     lines = done.stdout.splitlines()
     assert lines[0] == f"### runner plan for `{edited}`: 1 to create, 3 to update, 1 to replace, 1 to delete"
     assert lines[2].startswith(f"Planned against state `{edited.parent / '.runner' / 'state.db'}` (serial ")
-    assert lines[4:7] == ["| create | update | replace | delete | unchanged |", "|---|---|---|---|---|", "| 1 | 3 | 1 | 1 | 0 |"]
+    assert lines[4:7] == [
+        "| create | update | replace | delete | unchanged |",
+        "|---|---|---|---|---|",
+        "| 1 | 3 | 1 | 1 | 0 |",
+    ]
     text = done.stdout
     assert "<details open><summary><b>+ create</b> (1)</summary>\n\n| address | kind | target | reason |" in text
     assert "| `job.pair` | job | sim | not in state |" in text
@@ -356,8 +360,10 @@ def test_summary_shows_drift_reconciliation_and_blocked_addresses(edited: Path, 
     doc = json.loads(document.read_text())
     # the CLI's own as_json, for what a local apply cannot produce: a provider changing things, an apply dying
     doc["drift"] = [Drift("job.bell", "tags", ["a"], ["a", "b|c"], "tags edited outside runner: a, b|c").as_json()]
-    doc["reconciliation"] = [Finding("job.pair", 1, 3, "ambiguous", "found 2 jobs with its token", candidates=("x1", "x2")).as_json()]
-    doc["changes"].append({**doc["changes"][0], "address": "job.zz", "action": "noop", "reason": "blocked: ambiguous", "details": {"blocked": True}})
+    found = Finding("job.pair", 1, 3, "ambiguous", "found 2 jobs with its token", candidates=("x1", "x2"))
+    doc["reconciliation"] = [found.as_json()]
+    blocked = {"address": "job.zz", "action": "noop", "reason": "blocked: ambiguous", "details": {"blocked": True}}
+    doc["changes"].append({**doc["changes"][0], **blocked})
     document.write_text(json.dumps(doc))
     text = summarize(document).stdout
     assert "#### Changed outside runner (drift)" in text
@@ -399,7 +405,11 @@ def test_summary_limits_rows(edited: Path, cli: Cli) -> None:
 
 
 def test_plan_summary_uses_only_the_standard_library() -> None:
-    tree = ast.parse(SUMMARY.read_text())
-    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    modules = set()
+    for node in ast.walk(ast.parse(SUMMARY.read_text())):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module.split(".")[0])
+    assert "json" in modules
     assert modules - {"__future__"} <= sys.stdlib_module_names

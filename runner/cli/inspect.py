@@ -352,7 +352,9 @@ def history(manifest: str | None, state: str | None, as_json: bool, limit: int) 
     for r in runs:
         s = r["summary"] or {}
         commit = (r["git_commit"] or "")[:10] + ("+dirty" if r["git_dirty"] else "") if r["git_commit"] else "-"
-        changed = ", ".join(f"{k} {v}" for k, v in s.items() if v and k != "unchanged") or "no changes"
+        changed = (
+            ", ".join(f"{k} {v}" for k, v in s.items() if v and isinstance(v, int) and k != "unchanged") or "no changes"
+        )
         rows.append(
             {
                 "id": r["id"],

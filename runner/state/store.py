@@ -154,6 +154,7 @@ class State:
         self.clock = clock
         self.lineage = self._meta("lineage") or ""
         self.fence: int | None = None  # set while this process holds the lock
+        self.writes: dict[str, float] = {"transactions": 0, "durable": 0, "seconds": 0.0}  # for history and benchmarks
 
     # opening ---------------------------------------------------------------------------------
     @classmethod
@@ -307,11 +308,15 @@ class State:
 
     # writing ---------------------------------------------------------------------------------
     @contextmanager
-    def transaction(self, *, bump: bool = True) -> Iterator[Txn]:
+    def transaction(self, *, bump: bool = True, durable: bool = False) -> Iterator[Txn]:
         """One write transaction: BEGIN IMMEDIATE, serial + 1, commit (or roll back on error).
 
-        History-only writes pass bump=False so they never make a saved plan stale.
+        History-only writes pass bump=False so they never make a saved plan stale. In WAL mode with
+        synchronous=NORMAL a commit survives the process being killed but not a power cut, so the
+        writes that must survive anything (intents, before their calls) pass durable=True: fsync.
         """
+        started = time.perf_counter()
+        self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             if self.fence is not None:
@@ -326,6 +331,9 @@ class State:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+        self.writes["transactions"] += 1
+        self.writes["durable"] += int(durable)
+        self.writes["seconds"] += time.perf_counter() - started
 
     def checkpoint(self) -> None:
         """Fold the WAL into the main file so readers never change its bytes."""
