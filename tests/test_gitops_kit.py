@@ -74,6 +74,11 @@ def test_hook_files_pattern(path: str, matched: bool) -> None:
     assert bool(re.search(hook["files"], path)) is matched  # pre-commit uses re.search
 
 
+def test_the_guide_quotes_the_hook_s_pattern() -> None:
+    (hook,) = hooks()
+    assert f"`{hook['files']}`" in (ROOT / "docs" / "gitops.md").read_text()
+
+
 def test_hook_validates_a_manifest_as_pre_commit_would_call_it(examples: Path, cli: Cli) -> None:
     (hook,) = hooks()
     good = examples / "runner.yaml"
@@ -177,6 +182,14 @@ def test_the_plan_is_posted_as_summary_and_one_maintained_comment() -> None:
     comment = step("plan", "Comment on the pull request")["run"]
     assert "<!-- runner-plan $MANIFEST -->" in comment
     assert "--method PATCH" in comment and "--method POST" in comment
+    for name in ("Summarize the plan", "Comment on the pull request"):
+        assert step("plan", name)["if"].startswith("${{ !cancelled()"), name  # also after a failure
+
+
+@pytest.mark.parametrize(("code", "headline"), [("", "### runner plan did not run"), ("1", "### runner plan failed")])
+def test_a_failed_plan_replaces_the_summary_too(tmp_path: Path, code: str, headline: str) -> None:
+    assert run_step("plan", "Summarize the plan", tmp_path, CODE=code)[0] == 0
+    assert (tmp_path / "step-summary.md").read_text().splitlines()[0] == headline
 
 
 def test_the_saved_plan_travels_from_pull_request_to_apply() -> None:
@@ -219,15 +232,10 @@ def test_secret_names_are_ones_a_manifest_names() -> None:
 
 
 # the workflow's shell, run for real against the quickstart ---------------------------------------
-EXPRESSIONS = {"${{ steps.plan.outputs.exitcode }}": ""}
-
-
 def run_step(job: str, name: str, folder: Path, **env: str) -> tuple[int, dict[str, str]]:
-    """Run one `run:` script of the workflow with bash -e, as GitHub does; returns its code and outputs."""
+    """Run one `run:` script of the workflow as GitHub does; returns its exit code and step outputs."""
     script = step(job, name)["run"]
-    for expression, value in EXPRESSIONS.items():
-        script = script.replace(expression, value)
-    assert "${{" not in script
+    assert "${{" not in script  # values come in through env
     outputs, temp = folder / "github-output", folder / "temp"
     temp.mkdir(exist_ok=True)
     outputs.write_text("")
@@ -241,7 +249,8 @@ def run_step(job: str, name: str, folder: Path, **env: str) -> tuple[int, dict[s
         "RUNNER_STATE": str(folder / "state" / "state.db"),
         **env,
     }
-    done = subprocess.run(["bash", "-e", "-c", script], cwd=folder, env=full_env, capture_output=True, text=True)
+    shell = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]  # GitHub's `shell: bash`
+    done = subprocess.run(shell, cwd=folder, env=full_env, capture_output=True, text=True)
     pairs = [line.split("=", 1) for line in outputs.read_text().splitlines()]
     return done.returncode, {k: v for k, v in pairs}
 

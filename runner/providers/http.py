@@ -60,8 +60,8 @@ class RateLimiter:
                 now = self.clock()
                 self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
                 self.stamp = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
+                if self.tokens >= 1 - 1e-9:  # float refills can land a hair below 1: never spin on that
+                    self.tokens = max(0.0, self.tokens - 1)
                     return
                 pause = (1 - self.tokens) / self.rate
             time.sleep(pause)
