@@ -166,7 +166,7 @@ def b7_b1_b2(work: Path, quick: bool) -> list[Row]:
     plan_s, plan_mb, out = timed(runner_cmd("plan", "m.yaml"), folder, n)
     assert "No changes." in out, out[-500:]
     serial = setup.serial(folder / ".runner" / "state.db")
-    apply_s, apply_mb, out = timed(runner_cmd("apply", "m.yaml", "--yes"), folder, n)
+    apply_s, _apply_mb, out = timed(runner_cmd("apply", "m.yaml", "--yes"), folder, n)
     assert "No changes." in out and setup.serial(folder / ".runner" / "state.db") == serial
     rows += [
         Row(
@@ -264,7 +264,7 @@ def table(rows: list[Row]) -> str:
             f"| {r.id} | {r.what} | {r.figure} | {r.baseline} | {r.ratio} | {r.target} | {'yes' if r.met else 'NO'} |"
         )
     notes = [f"- {r.id}: {r.note}" for r in rows if r.note]
-    return "\n".join(lines + ([""] + notes if notes else []))
+    return "\n".join(lines + (["", *notes] if notes else []))
 
 
 def main() -> int:
