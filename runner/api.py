@@ -104,6 +104,7 @@ def plan(
 
 def _planned(expansion: Expansion, path: str, env: Mapping[str, str], options: Options) -> Planned:
     snap = snapshot(path)
+    _same_project(snap, expansion)
     found: list[reconcile.Finding] = []
     refreshed = drift.Refreshed((), {})
     if snap.exists:
@@ -116,6 +117,15 @@ def _planned(expansion: Expansion, path: str, env: Mapping[str, str], options: O
             st.close()
     plan_ = _diff(expansion, snap.resources, options, found, refreshed)
     return Planned(plan_, expansion, snap, tuple(found), refreshed, options)
+
+
+def _same_project(snap: Snapshot, expansion: Expansion) -> None:
+    """Two manifests must not share one state: one would plan to delete the other's resources."""
+    if snap.project and expansion.project and snap.project != expansion.project:
+        raise PlanError(
+            f"{snap.path} holds the state of project '{snap.project}', not '{expansion.project}': "
+            "give this manifest its own state (--state PATH, or a folder of its own)"
+        )
 
 
 def _diff(
@@ -181,12 +191,17 @@ def apply(
         with Lease(st, "apply").acquire(lock_timeout):
             _unchanged_since(st, planned.snapshot, path)
             fresh = _settle(st, planned)
-            info = run_info(target, expansion.manifest_digest)
+            info = run_info(target, expansion.manifest_digest, files=_program_files(expansion))
             return Applier(
                 fresh, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
             ).run()
     finally:
         st.close()
+
+
+def _program_files(expansion: Expansion) -> list[str]:
+    """Program and sequence files the expansion read (inline programs have none)."""
+    return sorted({p.label for p in expansion.programs.values() if os.path.isfile(p.label)})
 
 
 def _settles(planned: Planned) -> bool:
@@ -241,7 +256,12 @@ def _apply_saved(
                 )
             if not fresh.has_changes():
                 return Planned(fresh, expansion, st.snapshot(), tuple(found), refreshed, options)
-            info = run_info(expansion.manifest_path, expansion.manifest_digest, planfile.document_digest(doc))
+            info = run_info(
+                expansion.manifest_path,
+                expansion.manifest_digest,
+                planfile.document_digest(doc),
+                files=_program_files(expansion),
+            )
             return Applier(
                 fresh, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
             ).run()
@@ -308,7 +328,7 @@ def destroy(
             return planned
         with Lease(st, "destroy").acquire(lock_timeout):
             _unchanged_since(st, snap, path)
-            info = run_info(manifest, expansion.manifest_digest)
+            info = run_info(manifest, expansion.manifest_digest, files=_program_files(expansion))
             return Applier(
                 planned.plan,
                 expansion,
@@ -350,7 +370,7 @@ def rerun(
         pasqal, others = reruns.split(items)
         failures: list[str] = []
         with Lease(st, "rerun").acquire(lock_timeout):
-            info = run_info(manifest, expansion.manifest_digest)
+            info = run_info(manifest, expansion.manifest_digest, files=_program_files(expansion))
             if others:
                 report = reruns.rerun_new_generations(
                     others, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism

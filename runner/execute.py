@@ -97,6 +97,8 @@ class Applier:
         with self.state.transaction(bump=False) as txn:
             self.run_id = txn.begin_run(self.operation, self.info)
             txn.save_targets(self.expansion.targets, _base_dir(self.expansion))
+            if self.expansion.project and self.operation in ("apply", "rerun"):
+                txn.claim_project(self.expansion.project)
         outcome = "failed"
         try:
             for name in sorted({c.desired.target for c in self.changes if c.desired}):

@@ -58,7 +58,13 @@ def plan_json(
     return {
         "format_version": FORMAT_VERSION,
         "runner_version": __version__,
-        "manifest": {"path": expansion.manifest_path, "digest": expansion.manifest_digest} if expansion else None,
+        "manifest": {
+            "path": expansion.manifest_path,
+            "digest": expansion.manifest_digest,
+            "desired_digest": desired_digest(expansion),
+        }
+        if expansion
+        else None,
         "state": {"path": snap.path, "lineage": snap.lineage, "serial": snap.serial},
         "reconciliation": [f.as_json() for f in findings],
         "drift": [d.as_json() for d in drift],
@@ -77,7 +83,10 @@ def _desired_json(d: Desired) -> dict[str, Any]:
 def save(path: str, planned: Any) -> None:
     """Write a plan file (from an api.Planned) that `runner apply PLANFILE` can execute."""
     plan, expansion = planned.plan, planned.expansion
+    from runner import cost
+
     document = plan_json(plan, expansion, planned.snapshot, planned.findings, planned.refreshed.drift)
+    document["cost"] = cost.section_json(planned.estimates(), expansion.budget)
     document[MARKER] = 1
     document["payload"] = {
         "project": expansion.project,
@@ -172,6 +181,17 @@ def same_changes(doc: Mapping[str, Any], plan: Plan) -> bool:
     """The recomputed plan must match what was reviewed."""
     saved = [(c["address"], c["action"]) for c in doc["changes"]]
     return saved == [(c.address, c.action) for c in plan.changes]
+
+
+def desired_digest(expansion: Expansion) -> str:
+    """One digest of everything the manifest asks for (programs' contents included): equal digests, equal plans
+    against the same state."""
+    return digest(
+        sorted(
+            [d.address, d.fingerprint, _desired_json(d)["attrs"], dict(d.lifecycle), d.protect]
+            for d in expansion.resources
+        )
+    )
 
 
 def document_digest(doc: Mapping[str, Any]) -> str:

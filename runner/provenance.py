@@ -7,6 +7,7 @@ import os
 import platform
 import socket
 import subprocess
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
@@ -24,8 +25,12 @@ def versions() -> dict[str, str]:
     return found
 
 
-def git(folder: str) -> dict[str, Any]:
-    """Commit and dirty flag of the repository holding folder, or {} when it is not in one."""
+def git(folder: str, files: Sequence[str] = ()) -> dict[str, Any]:
+    """Commit and dirty flag of the repository holding folder, or {} when it is not in one.
+
+    Dirty means the files that decide what runs (the manifest and its program files) differ from
+    the commit, or are not in it; other untracked files (plots, reports) do not count.
+    """
 
     def run(*args: str) -> str | None:
         try:
@@ -37,11 +42,17 @@ def git(folder: str) -> dict[str, Any]:
     commit = run("rev-parse", "HEAD")
     if not commit:
         return {}
-    status = run("status", "--porcelain", "--", ".", ":(exclude).runner")
+    status = (
+        run("status", "--porcelain", "--", *files)
+        if files
+        else run("status", "--porcelain", "--", ".", ":(exclude).runner")
+    )
     return {"git_commit": commit, "git_dirty": int(bool(status))}
 
 
-def run_info(manifest_path: str | None, manifest_digest: str | None, plan_digest: str | None = None) -> dict[str, Any]:
+def run_info(
+    manifest_path: str | None, manifest_digest: str | None, plan_digest: str | None = None, files: Sequence[str] = ()
+) -> dict[str, Any]:
     """Everything a history row records about an apply."""
     info: dict[str, Any] = {
         "manifest": manifest_path,
@@ -52,7 +63,8 @@ def run_info(manifest_path: str | None, manifest_digest: str | None, plan_digest
         "host": socket.gethostname(),
     }
     if manifest_path:
-        info.update(git(os.path.dirname(os.path.abspath(manifest_path)) or "."))
+        sources = [os.path.abspath(manifest_path), *(os.path.abspath(f) for f in files)]
+        info.update(git(os.path.dirname(os.path.abspath(manifest_path)) or ".", sources))
     return info
 
 

@@ -190,3 +190,47 @@ def test_history_records_git_commit_dirtiness_and_versions(examples: Path, cli) 
     assert runs[0]["manifest_digest"] != runs[1]["manifest_digest"]
     assert {"runner", "qiskit", "qiskit-aer", "python"} <= set(runs[0]["versions"])
     assert runs[0]["outcome"] == "ok" and runs[0]["summary"]["create"] == 5
+
+
+def test_two_projects_cannot_share_one_state(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("apply", QUICK, "--yes").code == 0
+    other = examples / "other.yaml"
+    other.write_text((examples / "quickstart.yaml").read_text().replace("project: quickstart", "project: other"))
+    ran: Ran = cli("plan", str(other))
+    assert ran.code == 1
+    assert ran.err == (
+        f"error: {examples / '.runner' / 'state.db'} holds the state of project 'quickstart', "
+        "not 'other': give this manifest its own state (--state PATH, or a folder of its own)\n"
+    )
+    assert cli("plan", str(other), "--state", "other.db").code == 0
+
+
+def test_a_saved_plan_carries_its_selection_and_says_when_there_is_nothing_to_do(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("plan", QUICK, "--out", "plan.json", "--target", "job.bell").code == 0
+    refused: Ran = cli("apply", "plan.json", "--target", "job.bell")
+    assert refused.code == 64 and "a saved plan already carries them" in refused.err
+    assert json.loads((examples.parent / "plan.json").read_text())["cost"]["totals"] == {"USD": "0"}
+    done: Ran = cli("apply", "plan.json")
+    assert done.code == 0 and "1 created" in done.out
+    assert cli("plan", QUICK, "--out", "again.json", "--target", "job.bell").code == 0
+    nothing: Ran = cli("apply", "again.json")
+    assert nothing.out == "No changes: again.json has nothing left to do against the current state.\n"
+
+
+def test_dirty_means_the_manifest_or_its_programs_differ_from_the_commit(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=examples, check=True, capture_output=True
+        )
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "v1")
+    (examples / "report.html").write_text("an output, not an input")
+    assert cli("apply", QUICK, "--yes").code == 0
+    (examples / "circuits" / "bell.qasm").write_text((examples / "circuits" / "bell.qasm").read_text() + "// edit\n")
+    assert cli("apply", QUICK, "--yes").code == 0
+    runs = json.loads(cli("history", "-m", QUICK, "--json").out)
+    assert [r["git_dirty"] for r in runs] == [0, 1]
+    first = json.loads(cli("plan", QUICK, "--json").out)["manifest"]["desired_digest"]
+    assert first == json.loads(cli("plan", QUICK, "--json").out)["manifest"]["desired_digest"]

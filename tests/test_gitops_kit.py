@@ -90,16 +90,16 @@ def test_hook_validates_a_manifest_as_pre_commit_would_call_it(examples: Path, c
     assert f"{good}:7:10:" in ran.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pre-commit passes every matching file in one call; `runner validate` takes one MANIFEST. "
-    "When this passes, drop this marker and the paragraph about it in docs/gitops.md.",
-)
 def test_hook_validates_several_manifests_in_one_call(examples: Path, cli: Cli) -> None:
-    first, second = examples / "a.runner.yaml", examples / "b.runner.yaml"
+    first, second, bad = examples / "a.runner.yaml", examples / "b.runner.yaml", examples / "c.runner.yaml"
     first.write_text((examples / "quickstart.yaml").read_text())
     second.write_text((examples / "quickstart.yaml").read_text())
     assert cli("validate", str(first), str(second)).code == 0
+    bad.write_text("version: 1\nproject: p\nshotz: 1\n")
+    ran = cli("validate", str(first), str(bad), str(second))
+    assert ran.code == 1
+    assert ran.out.count("valid (5 resource(s))") == 2
+    assert ran.err == f"{bad}:3:1: unknown key 'shotz'\n"
 
 
 # the workflow --------------------------------------------------------------------------------
@@ -390,10 +390,10 @@ def test_summary_of_a_plan_with_no_changes(examples: Path, cli: Cli) -> None:
     assert "<details" not in text
 
 
-def test_summary_of_a_saved_plan_says_it_has_no_cost(edited: Path, cli: Cli) -> None:
+def test_summary_of_a_saved_plan_shows_its_cost_too(edited: Path, cli: Cli) -> None:
     assert cli("plan", str(edited), "--out", "saved.json").code == 0
     text = summarize(Path("saved.json")).stdout
-    assert text.endswith("#### Cost\n\nNo cost section in this document (saved plan files have none).\n")
+    assert "No cost section" not in text  # free local jobs and no budget: nothing to say, as in the text plan
 
 
 def test_summary_refuses_what_it_cannot_read(tmp_path: Path) -> None:

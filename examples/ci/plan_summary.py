@@ -152,7 +152,7 @@ def drift_section(doc: Doc, limit: int) -> list[str]:
 
 def cost_section(doc: Doc, limit: int) -> list[str]:
     if "cost" not in doc:
-        return ["", "#### Cost", "", "No cost section in this document (saved plan files have none)."]
+        return ["", "#### Cost", "", "No cost section in this document (a plan from an older runner)."]
     cost = doc["cost"] or {}
     estimates, budget = cost.get("estimates") or [], cost.get("budget")
     free = all(Decimal(str(t)) == 0 for t in (cost.get("totals") or {}).values()) and not cost.get("unknown")

@@ -46,3 +46,16 @@ def open_state(manifest: str | None, state: str | None) -> Any:
     from runner.state import State
 
     return State.open(resolve_state(manifest, state))
+
+
+def lock_timeout_option(f: F) -> F:
+    """--lock-timeout, the same on every command that writes the state."""
+    return click.option(
+        "--lock-timeout",
+        "lock_timeout",
+        default=30.0,
+        show_default=True,
+        type=click.FloatRange(0),
+        metavar="SECONDS",
+        help="Wait this long for another run to release the state lock, then exit 4 naming it.",
+    )(f)

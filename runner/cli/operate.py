@@ -8,19 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from runner.cli.common import json_option, manifest_option, open_state, state_option
+from runner.cli.common import json_option, lock_timeout_option, manifest_option, open_state, state_option
 
 if TYPE_CHECKING:
     from runner.resources import Recorded
 
-LOCK_TIMEOUT = click.option(
-    "--lock-timeout",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    metavar="SECONDS",
-    help="Wait this long for another run's state lock.",
-)
+LOCK_TIMEOUT = lock_timeout_option
 
 
 @click.command()
@@ -166,8 +159,8 @@ def cancel(
 
 
 @click.command("import")
-@click.argument("address", required=False, metavar="[ADDRESS REMOTE_ID]")
-@click.argument("remote_id", required=False)
+@click.argument("address", required=False, metavar="[ADDRESS]")
+@click.argument("remote_id", required=False, metavar="[REMOTE_ID]")
 @click.option(
     "-m",
     "--manifest",
@@ -228,7 +221,14 @@ def _confirm_or_refuse(yes: bool, question: str) -> bool:
 
 
 @click.command()
-@click.option("-m", "--manifest", required=True, metavar="MANIFEST", type=click.Path(dir_okay=False))
+@click.option(
+    "-m",
+    "--manifest",
+    required=True,
+    metavar="MANIFEST",
+    type=click.Path(dir_okay=False),
+    help="The manifest whose state this acts on (its targets are used).",
+)
 @state_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask (needed when stdin is not a terminal).")
 @click.option("--allow-protected", is_flag=True, help="Also destroy resources marked protect: true.")
@@ -238,7 +238,7 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
 
     Generations and results stay in the state's history.
 
-    \\b
+    \b
     Example:
       runner destroy -m examples/azure.yaml --yes
     """
@@ -265,7 +265,14 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
 @click.command()
 @click.argument("patterns", nargs=-1, metavar="[ADDRESS|GLOB]...")
 @click.option("--failed", "only_failed", is_flag=True, required=True, help="Rerun jobs that ended failed.")
-@click.option("-m", "--manifest", required=True, metavar="MANIFEST", type=click.Path(dir_okay=False))
+@click.option(
+    "-m",
+    "--manifest",
+    required=True,
+    metavar="MANIFEST",
+    type=click.Path(dir_okay=False),
+    help="The manifest whose state this acts on (its targets are used).",
+)
 @state_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask (needed when stdin is not a terminal).")
 @LOCK_TIMEOUT
@@ -276,7 +283,7 @@ def rerun(
 
     `runner show ADDRESS` and `runner history` show the lineage.
 
-    \\b
+    \b
     Examples:
       runner rerun --failed -m examples/pasqal.yaml --yes
       runner rerun --failed 'job.rotation*' -m examples/azure.yaml --yes

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from runner.cli.common import json_option, state_option
+from runner.cli.common import json_option, lock_timeout_option, state_option
 from runner.errors import BudgetExceededError, ExitCode, ManifestError, UsageError
 
 MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False))
@@ -41,55 +41,60 @@ def SELECTION(f: Any) -> Any:
 
 
 @click.command()
-@MANIFEST
+@click.argument("manifests", nargs=-1, required=True, metavar="MANIFEST...", type=click.Path(dir_okay=False))
 @json_option
-def validate(manifest: str, as_json: bool) -> int:
-    """Check a manifest: schema, references, programs, sweep sizes.
+def validate(manifests: tuple[str, ...], as_json: bool) -> int:
+    """Check manifests: schema, references, programs, sweep sizes.
 
-    Prints every problem as FILE:LINE:COLUMN: MESSAGE and exits 1 if there is any.
+    Prints every problem as FILE:LINE:COLUMN: MESSAGE and exits 1 if there is any. Takes several
+    manifests at once (as pre-commit passes them).
 
     \b
-    Example:
+    Examples:
       runner validate examples/quickstart.yaml
+      runner validate examples/*.yaml --json
     """
     from runner import output
+    from runner.errors import RunnerError
+    from runner.expand import expand
     from runner.manifest import load
 
-    try:
-        loaded = load(manifest, env=os.environ)
-    except ManifestError as exc:
-        if as_json:
-            output.dump_json(
-                {
-                    "valid": False,
-                    "problems": [
-                        {
-                            "file": p.location.file,
-                            "line": p.location.line,
-                            "column": p.location.column,
-                            "message": p.message,
-                        }
-                        for p in exc.problems
-                    ],
-                }
-            )
-            return int(ExitCode.ERROR)
-        raise
-    from runner.expand import expand
-
-    count = len(expand(loaded).resources)
+    reports, failed = [], False
+    for manifest in manifests:
+        try:
+            count = len(expand(load(manifest, env=os.environ)).resources)
+            reports.append({"manifest": manifest, "valid": True, "problems": [], "resources": count})
+            if not as_json:
+                click.echo(f"{manifest}: valid ({count} resource(s))")
+        except ManifestError as exc:
+            failed = True
+            problems = [
+                {"file": p.location.file, "line": p.location.line, "column": p.location.column, "message": p.message}
+                for p in exc.problems
+            ]
+            reports.append({"manifest": manifest, "valid": False, "problems": problems})
+            if not as_json:
+                for line in exc.lines():
+                    click.echo(line, err=True)
+        except RunnerError as exc:  # e.g. a file that does not exist: still check the others
+            failed = True
+            reports.append({"manifest": manifest, "valid": False, "problems": [{"message": exc.message}]})
+            if not as_json:
+                click.echo(f"error: {exc.message}", err=True)
     if as_json:
-        output.dump_json({"valid": True, "problems": [], "resources": count})
-    else:
-        click.echo(f"{manifest}: valid ({count} resource(s))")
-    return 0
+        output.dump_json(reports[0] if len(reports) == 1 else reports)
+    return int(ExitCode.ERROR) if failed else 0
 
 
 @click.command()
 @MANIFEST
 @state_option
 @json_option
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 with no changes, 2 with changes; errors keep their codes (1, 5 over budget, 64 usage).",
+)
 @click.option(
     "--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan for `runner apply FILE`."
 )
@@ -172,14 +177,7 @@ def _header(manifest: str, snap: Any) -> str:
 @click.option(
     "--parallelism", default=16, show_default=True, type=click.IntRange(1, 256), help="Concurrent provider calls."
 )
-@click.option(
-    "--lock-timeout",
-    default=0.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    metavar="SECONDS",
-    help="Wait this long for another apply to release the state lock.",
-)
+@lock_timeout_option
 def apply(
     target: str,
     state: str | None,
@@ -230,7 +228,13 @@ def apply(
     from runner import planfile
 
     previous = signal.getsignal(signal.SIGINT)
-    if planfile.is_plan_file(target):
+    saved = planfile.is_plan_file(target)
+    if saved and (replace or targets or excludes or not refresh):
+        raise UsageError(
+            "--replace, --target, --exclude and --no-refresh shape a plan; a saved plan already "
+            "carries them: give them to `runner plan --out` instead"
+        )
+    if saved:
         _on_interrupt(stop)
     try:
         result = api.apply(
@@ -254,6 +258,8 @@ def apply(
         if not result.plan.has_changes():
             if as_json:
                 printer.stream.write('{"event": "NoChanges", "submitted": 0}\n')
+            elif saved:
+                click.echo(f"No changes: {target} has nothing left to do against the current state.")
             return int(ExitCode.ERROR) if result.plan.blocked() else 0
         return int(ExitCode.ERROR)
     if not as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from runner.cli.common import json_option, manifest_option, open_state, state_option
+from runner.cli.common import json_option, lock_timeout_option, manifest_option, open_state, state_option
 
 
 @click.group()
@@ -42,7 +42,8 @@ def list_(manifest: str | None, state: str | None, as_json: bool) -> int:
 @click.argument("addresses", nargs=-1, required=True, metavar="ADDRESS...")
 @manifest_option
 @state_option
-def rm(addresses: tuple[str, ...], manifest: str | None, state: str | None) -> int:
+@lock_timeout_option
+def rm(addresses: tuple[str, ...], manifest: str | None, state: str | None, lock_timeout: float) -> int:
     """Stop managing resources without touching them remotely (history is kept).
 
     \b
@@ -58,7 +59,7 @@ def rm(addresses: tuple[str, ...], manifest: str | None, state: str | None) -> i
         chosen = address.select(st.recorded(), addresses)
         if not chosen:
             raise RunnerError(f"no recorded resource matches {' '.join(addresses)}")
-        with Lease(st, "state rm").acquire(), st.transaction() as txn:
+        with Lease(st, "state rm").acquire(lock_timeout), st.transaction() as txn:
             for a in chosen:
                 txn.forget(a, "removed with `runner state rm`")
         st.checkpoint()

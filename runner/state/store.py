@@ -86,6 +86,7 @@ class Snapshot:
     lineage: str | None
     serial: int
     resources: Mapping[str, Recorded]
+    project: str | None = None
 
 
 def attrs_json(attrs: Attrs) -> str:
@@ -214,6 +215,11 @@ class State:
         return row[0] if row else None
 
     @property
+    def project(self) -> str | None:
+        """The project this state belongs to (set by its first apply)."""
+        return self._meta("project")
+
+    @property
     def serial(self) -> int:
         return int(self._meta("serial") or 0)
 
@@ -224,7 +230,7 @@ class State:
     def snapshot(self) -> Snapshot:
         self.conn.execute("BEGIN")  # one consistent read
         try:
-            return Snapshot(self.path, True, self.lineage, self.serial, self.recorded())
+            return Snapshot(self.path, True, self.lineage, self.serial, self.recorded(), self._meta("project"))
         finally:
             self.conn.execute("COMMIT")
 

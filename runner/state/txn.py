@@ -23,6 +23,10 @@ class Txn:
     def _x(self, sql: str, params: tuple[Any, ...] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 
+    def claim_project(self, project: str) -> None:
+        """Record which project this state belongs to, the first time it is applied."""
+        self._x("INSERT OR IGNORE INTO meta (key, value) VALUES ('project', ?)", (project,))
+
     # runs ----------------------------------------------------------------------------------------
     def begin_run(self, operation: str, info: Mapping[str, Any]) -> int:
         """A history row for an apply (or destroy, refresh, ...); returns its id."""
