@@ -226,7 +226,7 @@ def in_flight(folder: Path, provider: str, url: str, jobs: int) -> Path:
             "00000000-0000-0000-0000-0000000000aa, credentials: {token_env: PASQAL_TOKEN}}\nbatches:\n"
         )
         for b in range(jobs // 100):
-            omegas = ", ".join(str(round(b + 0.01 * i, 3)) for i in range(100))
+            omegas = ", ".join(str(round(0.5 + 0.0001 * (b * 100 + i), 4)) for i in range(100))  # within the channel
             body += (
                 f"  b{b}:\n    target: emu\n    sequence: rabi.json\n    runs: 10\n    matrix: {{omega: [{omegas}]}}\n"
             )

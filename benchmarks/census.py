@@ -52,18 +52,20 @@ def superstaq(url: str) -> Counter[str]:
 
 
 def pasqal(url: str) -> Counter[str]:
-    """Batch jobs, addressed from their batch's `addr:` tag and their variables."""
+    """Batch jobs, addressed from their batch's `addr:` tag and their variables (two paged listings)."""
     from runner import address
 
     found: Counter[str] = Counter()
     headers = {"Authorization": f"Bearer {PASQAL_TOKEN}"}
     with httpx.Client(headers=headers, timeout=60) as client:
+        names = {}
         for batch in _pages(client, f"{url}/core/api/v1/batches", {}):
-            names = [t.removeprefix("addr:") for t in batch.get("tags") or [] if t.startswith("addr:")]
-            if not names:
-                continue
-            for job in _pages(client, f"{url}/core/api/v2/jobs", {"batch_id": batch["id"]}):
-                found[address.batch_job(names[0].removeprefix("batch."), None, job.get("variables") or {})] += 1
+            tags = [t.removeprefix("addr:") for t in batch.get("tags") or [] if t.startswith("addr:")]
+            if tags:
+                names[batch["id"]] = tags[0].removeprefix("batch.")
+        for job in _pages(client, f"{url}/core/api/v2/jobs", {}):
+            if job.get("batch_id") in names:
+                found[address.batch_job(names[job["batch_id"]], None, job.get("variables") or {})] += 1
     return found
 
 

@@ -83,7 +83,7 @@ def manifest(provider: str, url: str, trial: int, jobs: int, api_version: str) -
         "00000000-0000-0000-0000-0000000000aa, credentials: {token_env: PASQAL_TOKEN}}\nbatches:\n"
     )
     for b in range(max(1, jobs // per_batch)):
-        omegas = ", ".join(str(round(0.1 * (i + 1) + b, 4)) for i in range(per_batch))
+        omegas = ", ".join(str(round(0.5 + 0.001 * (b * per_batch + i), 4)) for i in range(per_batch))  # within the channel
         name = f"t{trial}b{b}"
         text += (
             f"  {name}:\n    target: t\n    sequence: rabi.json\n    runs: 10\n    tags: ['addr:batch.{name}']\n"
@@ -227,9 +227,15 @@ def calibrate(provider: str, url: str, jobs: int, api_version: str) -> tuple[flo
     )
     first_intent(folder / "state.db", proc, timeout=600)
     submitting = time.monotonic()
+    while proc.poll() is None:  # the submission phase ends when every intent is resolved and recorded
+        opened, recorded = inspect(folder / "state.db")
+        if opened == 0 and recorded >= jobs:
+            break
+        time.sleep(0.005)
+    submitted = time.monotonic()
     proc.wait(timeout=900)
     ended = time.monotonic()
-    return (ended - started) * 1.1, max(0.05, ended - submitting)
+    return (ended - started) * 1.1, max(0.05, submitted - submitting)
 
 
 def chaos(provider: str, args: argparse.Namespace) -> Outcome:

@@ -112,9 +112,17 @@ def device_specs() -> dict[str, str]:
 
 
 def warm_up() -> None:
-    """Import pulser in the background so the first request does not wait for it."""
+    """Import pulser (and its simulator) now, on the thread building the emulator.
+
+    Importing it on a background thread raced with request threads importing pulser.devices
+    (a partially initialised module: ImportError), and C extensions first imported on
+    short-lived threads have crashed here before (see runner.simulator.warm).
+    """
     if has_core():
-        threading.Thread(target=lambda: importlib.import_module("pulser"), daemon=True).start()
+        importlib.import_module("pulser")
+        importlib.import_module("pulser.devices")
+    if has_simulation():
+        importlib.import_module("pulser_simulation")
 
 
 def _first_line(exc: BaseException) -> str:
