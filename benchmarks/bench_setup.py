@@ -207,7 +207,7 @@ def in_flight(folder: Path, provider: str, url: str, jobs: int) -> Path:
     """A manifest of `jobs` jobs that will stay queued on the emulator."""
     folder.mkdir(parents=True)
     (folder / "two.qasm").write_text(TWO_INPUTS)
-    (folder / "rabi.json").write_text((ROOT / "examples" / "sequences" / "rabi.json").read_text())
+    (folder / "rabi.json").write_text((ROOT / "examples" / "pasqal" / "sequences" / "rabi.json").read_text())
     head = f"version: 1\nproject: b4\nmax_jobs: {jobs}\ndefaults: {{shots: 10}}\ntargets:\n"
     if provider == "azure":
         body = (

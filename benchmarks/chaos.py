@@ -28,7 +28,7 @@ import census
 
 ROOT = Path(__file__).resolve().parent.parent
 ROTATION = (ROOT / "examples" / "circuits" / "rotation.qasm").read_text()
-SEQUENCE = (ROOT / "examples" / "sequences" / "rabi.json").read_text()
+SEQUENCE = (ROOT / "examples" / "pasqal" / "sequences" / "rabi.json").read_text()
 PER_BATCH = 5  # Pasqal jobs per batch: more batches, more create calls for kills to land in
 ENV = {
     "AZURE_QUANTUM_API_KEY": census.AZURE_KEY,

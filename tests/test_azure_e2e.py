@@ -1,4 +1,4 @@
-"""End to end: the CLI against `runner emulate azure` on a loopback port, with examples/azure.yaml."""
+"""End to end: the CLI against `runner emulate azure` on a loopback port, with examples/azure/azure.yaml."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def emulate() -> Iterator[Emulate]:
 def manifest(folder: Path, url: str, extra_jobs: str = "") -> Path:
     for name in ("bell.qasm", "rotation.qasm"):
         write(folder, f"circuits/{name}", (EXAMPLES / "circuits" / name).read_text())
-    text = (EXAMPLES / "azure.yaml").read_text().replace("http://127.0.0.1:8765", url)
+    text = (EXAMPLES / "azure" / "azure.yaml").read_text().replace("http://127.0.0.1:8765", url)
     return write(folder, "azure.yaml", text + extra_jobs)
 
 

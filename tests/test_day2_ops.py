@@ -154,7 +154,7 @@ def test_rerun_failed_pasqal_jobs_by_rebatch_with_lineage(
     monkeypatch.setenv("PASQAL_TOKEN", "anything")
     server = emulators.start("pasqal", faults=Faults(job_failure_rate=1.0))
     try:
-        write(tmp_path, "sequences/rabi.json", (EXAMPLES / "sequences" / "rabi.json").read_text())
+        write(tmp_path, "sequences/rabi.json", (EXAMPLES / "pasqal" / "sequences" / "rabi.json").read_text())
         m = write(
             tmp_path,
             "m.yaml",

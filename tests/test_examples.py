@@ -19,6 +19,8 @@ def test_example_validates_and_plans(name: str, examples: Path, cli) -> None:  #
     path = str(examples / name)
     first_line = (examples / name).read_text().splitlines()[0]
     assert first_line.startswith("# yaml-language-server: $schema=")
+    schema = (EXAMPLES / name).parent / first_line.split("$schema=", 1)[1]
+    assert schema.resolve().is_file(), f"{name}: the editor schema path {schema} does not exist"
     assert cli("validate", path).code == 0
     ran: Ran = cli("plan", path, "--detailed-exitcode")
     assert ran.code == 2, ran.err

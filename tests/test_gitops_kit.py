@@ -227,7 +227,7 @@ def test_secrets_only_reach_steps_that_run_runner_and_are_never_printed() -> Non
 
 
 def test_secret_names_are_ones_a_manifest_names() -> None:
-    azure = yaml.safe_load((ROOT / "examples" / "azure.yaml").read_text())
+    azure = yaml.safe_load((ROOT / "examples" / "azure" / "azure.yaml").read_text())
     assert azure["targets"]["ionq"]["credentials"]["api_key_env"] == "AZURE_QUANTUM_API_KEY"
 
 

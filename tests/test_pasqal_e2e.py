@@ -1,4 +1,4 @@
-"""examples/pasqal.yaml end to end: the CLI against `runner emulate pasqal` running as its own process."""
+"""examples/pasqal/pasqal.yaml end to end: the CLI against `runner emulate pasqal` running as its own process."""
 
 from __future__ import annotations
 
@@ -51,9 +51,9 @@ def emulator() -> Iterator[Callable[..., str]]:
 
 
 def manifest(folder: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(EXAMPLES / "sequences", folder / "sequences")
+    shutil.copytree(EXAMPLES / "pasqal" / "sequences", folder / "sequences")
     path = folder / "pasqal.yaml"
-    path.write_text((EXAMPLES / "pasqal.yaml").read_text().replace("http://127.0.0.1:8766", url))
+    path.write_text((EXAMPLES / "pasqal" / "pasqal.yaml").read_text().replace("http://127.0.0.1:8766", url))
     monkeypatch.setenv("PASQAL_TOKEN", TOKEN)
     return path
 

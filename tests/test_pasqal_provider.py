@@ -27,7 +27,7 @@ from runner.providers.pasqal_api import query
 from runner.providers.pasqal_map import BATCH_STATUS, JOB_STATUS, batch_observation, job_observation, status_of
 
 PROJECT = "00000000-0000-0000-0000-0000000000aa"
-ONE_ATOM = (Path(__file__).resolve().parent.parent / "examples" / "sequences" / "one_atom.json").read_text()
+ONE_ATOM = (Path(__file__).resolve().parent.parent / "examples" / "pasqal" / "sequences" / "one_atom.json").read_text()
 ENV = {"PASQAL_TOKEN": "tok-123", "PASQAL_USER": "ada@example.com", "PASQAL_PASSWORD": "hunter2"}
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -32,7 +32,7 @@ def emulator(*flags: str) -> Iterator[str]:
 
 
 def manifest(examples: Path, url: str) -> str:
-    path = examples / "superstaq.yaml"
+    path = examples / "superstaq" / "superstaq.yaml"
     path.write_text(path.read_text().replace("http://127.0.0.1:8767", url))
     return str(path)
 

@@ -28,7 +28,7 @@ def refresh(manifest: str | None, state: str | None, as_json: bool, lock_timeout
 
     \b
     Example:
-      runner refresh -m examples/azure.yaml
+      runner refresh -m examples/azure/azure.yaml
     """
     from runner import output
     from runner.poll import Poller
@@ -91,8 +91,8 @@ def wait(
 
     \b
     Examples:
-      runner wait -m examples/azure.yaml --timeout 300
-      runner wait 'job.rotation*' -m examples/azure.yaml
+      runner wait -m examples/azure/azure.yaml --timeout 300
+      runner wait 'job.rotation*' -m examples/azure/azure.yaml
     """
     from runner import output
     from runner.poll import Poller
@@ -137,9 +137,9 @@ def cancel(
 
     \b
     Examples:
-      runner cancel job.bell -m examples/azure.yaml
-      runner cancel 'job.rotation*' -m examples/azure.yaml
-      runner cancel job.pair -m examples/superstaq.yaml --index 1
+      runner cancel job.bell -m examples/azure/azure.yaml
+      runner cancel 'job.rotation*' -m examples/azure/azure.yaml
+      runner cancel job.pair -m examples/superstaq/superstaq.yaml --index 1
     """
     from runner import output
     from runner.poll import Poller
@@ -187,8 +187,8 @@ def import_(
 
     \b
     Examples:
-      runner import job.bell 3f2a9c1e-... -m examples/azure.yaml
-      runner import --tag campaign:june -m examples/azure.yaml
+      runner import job.bell 3f2a9c1e-... -m examples/azure/azure.yaml
+      runner import --tag campaign:june -m examples/azure/azure.yaml
     """
     from runner import output
     from runner.adopt import Importer
@@ -240,7 +240,7 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
 
     \b
     Example:
-      runner destroy -m examples/azure.yaml --yes
+      runner destroy -m examples/azure/azure.yaml --yes
     """
     from runner import api, output
     from runner.execute import Report
@@ -285,8 +285,8 @@ def rerun(
 
     \b
     Examples:
-      runner rerun --failed -m examples/pasqal.yaml --yes
-      runner rerun --failed 'job.rotation*' -m examples/azure.yaml --yes
+      runner rerun --failed -m examples/pasqal/pasqal.yaml --yes
+      runner rerun --failed 'job.rotation*' -m examples/azure/azure.yaml --yes
     """
     from runner import api, output
 

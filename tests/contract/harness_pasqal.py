@@ -1,6 +1,6 @@
 """Pasqal against its emulator as a contract-suite participant.
 
-The unit of work is a closed batch with one job. Its sequence (examples/sequences/one_atom.json)
+The unit of work is a closed batch with one job. Its sequence (examples/pasqal/sequences/one_atom.json)
 has a single atom under a pi/2 pulse, so every shot reads "0" or "1" and nothing else. A failing
 unit carries a sequence that does not load: the job fails at once and the batch ends in ERROR.
 """
@@ -16,7 +16,7 @@ from runner.model import Attrs, Program, Target
 from runner.providers.base import Context, Provider, Submission
 from runner.providers.pasqal import PasqalProvider
 
-ONE_ATOM = (Path(__file__).resolve().parents[2] / "examples" / "sequences" / "one_atom.json").read_text()
+ONE_ATOM = (Path(__file__).resolve().parents[2] / "examples" / "pasqal" / "sequences" / "one_atom.json").read_text()
 BROKEN = '{"version": "1", "name": "not a sequence"}'
 PROJECT = "00000000-0000-0000-0000-0000000000aa"
 

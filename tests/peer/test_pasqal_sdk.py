@@ -31,7 +31,7 @@ from runner.emulators.pasqal import PasqalEmulator
 from runner.emulators.server import EmulatorServer
 
 PROJECT = "00000000-0000-0000-0000-0000000000aa"
-SEQUENCES = Path(__file__).resolve().parents[2] / "examples" / "sequences"
+SEQUENCES = Path(__file__).resolve().parents[2] / "examples" / "pasqal" / "sequences"
 ONE_ATOM = (SEQUENCES / "one_atom.json").read_text()
 HALF = {"omega": 3.141592653589793}  # a pi/2 pulse on one atom: "0" or "1"
 FINAL = {"DONE", "ERROR", "CANCELED", "TIMED_OUT"}

@@ -1,9 +1,9 @@
 """Regenerate the serialized pulser sequences next to this script (needs pulser-core).
 
-    python examples/sequences/make_sequences.py
+    python examples/pasqal/sequences/make_sequences.py
 
 rabi.json: two atoms 12 µm apart under one global Rydberg pulse of 500 ns whose amplitude is
-the declared variable `omega` (rad/µs); the batch in examples/pasqal.yaml sweeps it.
+the declared variable `omega` (rad/µs); the batch in examples/pasqal/pasqal.yaml sweeps it.
 one_atom.json: the same pulse on a single atom, so every shot reads "0" or "1" (the contract
 suite names exactly those two outcomes); omega = pi gives a pi/2 pulse, about half and half.
 """
