@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.errors import ProviderError, RunnerError
+from runner.poll import Providers
 from runner.providers.base import TERMINAL, Observation, RemoteRef
-from runner.reconcile import Providers
 from runner.resources import Recorded
 from runner.state import State
 

@@ -44,6 +44,27 @@ def target_from(raw: Mapping[str, Any]) -> Target:
     return Target(**{**raw, "tags": tuple(raw.get("tags", ())), "path": tuple(raw.get("path", ()))})
 
 
+class Providers:
+    """Providers for the targets recorded in a state file, each built once (on the calling thread)."""
+
+    def __init__(self, state: State, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.targets = state.targets()
+        self.built: dict[str, Provider] = {}
+
+    def get(self, name: str) -> Provider:
+        if name not in self.built:
+            if name not in self.targets:
+                raise RunnerError(f"target '{name}' is not recorded in the state; apply the manifest first")
+            raw, base_dir = self.targets[name]
+            self.built[name] = providers.make(target_from(raw), Context(self.env, base_dir))
+        return self.built[name]
+
+    def close(self) -> None:
+        for provider in self.built.values():
+            provider.shutdown()
+
+
 class Poller:
     """Observes tracked resources through their providers and records what changed."""
 
@@ -52,23 +73,16 @@ class Poller:
     ) -> None:
         self.state, self.env, self.emit = state, env, emit
         self.lock_timeout = lock_timeout
-        self._providers: dict[str, Provider] = {}
-        self._targets = state.targets()
+        self.pool = Providers(state, env)
 
     def provider(self, name: str) -> Provider:
-        if name not in self._providers:
-            if name not in self._targets:
-                raise RunnerError(f"target '{name}' is not recorded in the state; apply the manifest first")
-            raw, base_dir = self._targets[name]
-            self._providers[name] = providers.make(target_from(raw), Context(self.env, base_dir))
-        return self._providers[name]
+        return self.pool.get(name)
 
     def close(self) -> None:
-        for provider in self._providers.values():
-            provider.shutdown()
+        self.pool.close()
 
     def requests(self) -> int:
-        return sum(int(getattr(getattr(p, "http", None), "calls", 0)) for p in self._providers.values())
+        return sum(int(getattr(getattr(p, "http", None), "calls", 0)) for p in self.pool.built.values())
 
     def selected(self, patterns: Sequence[str], kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
         """Tracked resources matching the patterns (all when none), optionally only some kinds."""

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from runner import providers
 from runner.errors import ProviderError, RunnerError
 from runner.model import Attrs, Program
-from runner.poll import target_from
-from runner.providers.base import Context, Observation, Provider, RemoteRef, Submission
+from runner.poll import Providers
+from runner.providers.base import Observation, RemoteRef, Submission
 from runner.resources import Recorded
 from runner.state import State
 
@@ -51,27 +50,6 @@ class Finding:
             "remote_id": self.found.remote_id if self.found else None,
             "candidates": list(self.candidates),
         }
-
-
-class Providers:
-    """Providers for the targets recorded in a state file, built once each."""
-
-    def __init__(self, state: State, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.targets = state.targets()
-        self.built: dict[str, Provider] = {}
-
-    def get(self, name: str) -> Provider:
-        if name not in self.built:
-            if name not in self.targets:
-                raise RunnerError(f"target '{name}' is not recorded in the state")
-            raw, base_dir = self.targets[name]
-            self.built[name] = providers.make(target_from(raw), Context(self.env, base_dir))
-        return self.built[name]
-
-    def close(self) -> None:
-        for provider in self.built.values():
-            provider.shutdown()
 
 
 def findings(state: State, env: Mapping[str, str], programs: Mapping[str, Program] | None = None) -> list[Finding]:

@@ -16,8 +16,8 @@ from runner.diff import Change, Plan
 from runner.errors import ProviderError, RunnerError
 from runner.events import Event, Notice, ResourceDone, ResourceFailed
 from runner.execute import Applier, Report
+from runner.poll import Providers
 from runner.providers.base import FAILED, RemoteRef
-from runner.reconcile import Providers
 from runner.resources import Expansion, Recorded
 from runner.state import State
 

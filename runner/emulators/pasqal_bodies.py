@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runner.emulators.pasqal_store import DEVICE_TYPES, Invalid
+from runner.emulators.pasqal_store import Invalid
+from runner.providers.pasqal import DEVICE_TYPES  # one list for the client and its emulator
 
 Loc = Sequence[str | int]
 
