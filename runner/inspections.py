@@ -1,13 +1,17 @@
-"""A small on-disk cache of program inspections, so validate and plan need not import qiskit.
+"""A small on-disk cache of verdicts, so validate and plan need not import qiskit or jsonschema.
 
 Parsing OpenQASM needs qiskit (about 0.4 s to import here); the summary validation needs from a
 parse (version, inputs, qubits, measurements, or the located parse error) is tiny. It is cached
-per program digest (contents and includes) and per parser version, under $RUNNER_CACHE_DIR or
-$XDG_CACHE_HOME/runner; RUNNER_NO_CACHE=1 turns it off. A corrupt or foreign entry is ignored.
+per program digest (contents and includes) and per parser version. Schema validation needs
+jsonschema (about 0.08 s to import and build the validator); a manifest text found valid against
+this exact schema is remembered by the digest of both, so an unchanged manifest skips it. Both
+live under $RUNNER_CACHE_DIR or $XDG_CACHE_HOME/runner; RUNNER_NO_CACHE=1 turns them off. A
+corrupt or foreign entry is ignored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -19,14 +23,43 @@ from typing import Any
 from runner import qasm
 
 
-def cache_dir(env: Mapping[str, str]) -> str | None:
-    """Where inspections are kept for this environment, or None when caching is off."""
+def cache_root(env: Mapping[str, str]) -> str | None:
+    """Where verdicts are kept for this environment, or None when caching is off."""
     if env.get("RUNNER_NO_CACHE"):
         return None
     if env.get("RUNNER_CACHE_DIR"):
-        return os.path.join(env["RUNNER_CACHE_DIR"], "programs")
+        return env["RUNNER_CACHE_DIR"]
     base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "runner", "programs")
+    return os.path.join(base, "runner")
+
+
+def cache_dir(env: Mapping[str, str]) -> str | None:
+    """Where program inspections are kept, or None when caching is off."""
+    root = cache_root(env)
+    return None if root is None else os.path.join(root, "programs")
+
+
+def _schema_mark(root: str, manifest_digest: str, schema_digest: str) -> str:
+    key = hashlib.sha256(f"{schema_digest}:{manifest_digest}".encode()).hexdigest()
+    return os.path.join(root, "schema", f"{key}.ok")
+
+
+def known_valid(root: str | None, manifest_digest: str, schema_digest: str) -> bool:
+    """Whether this exact manifest text was found valid against this exact schema before."""
+    return root is not None and os.path.exists(_schema_mark(root, manifest_digest, schema_digest))
+
+
+def remember_valid(root: str | None, manifest_digest: str, schema_digest: str) -> None:
+    """Remember that this manifest text is valid against this schema (an empty marker file)."""
+    if root is None:
+        return
+    mark = _schema_mark(root, manifest_digest, schema_digest)
+    try:
+        os.makedirs(os.path.dirname(mark), mode=0o700, exist_ok=True)
+        with open(mark, "a", encoding="utf-8"):
+            pass
+    except OSError:
+        return  # a cache that cannot be written is only slower
 
 
 @cache

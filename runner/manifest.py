@@ -57,15 +57,21 @@ def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | Non
     source = parse(text, path)
     if source.data is None:
         raise ManifestError(source.problems)
-    found = schema.check_paths(source)
+    from runner import inspections
+
+    root = inspections.cache_root(env) if env is not None else None
+    digest = digest_bytes(raw)
+    clean = not source.problems and inspections.known_valid(root, digest, schema.schema_digest())
+    found = [] if clean else schema.check_paths(source)
+    if not found and not source.problems and not clean:
+        inspections.remember_valid(root, digest, schema.schema_digest())
     problems = list(source.problems) + [p for _, p in found]
     if not isinstance(source.data, dict) or any(len(path) == 0 for path, _ in found):
         raise ManifestError(problems)
     broken = {_broken_part(path) for path, _ in found}
-    from runner.inspections import cache_dir
-
-    builder = _Builder(source, path, broken, check_programs, cache_dir(env) if env is not None else None)
-    manifest = builder.build(digest_bytes(raw))
+    programs = None if root is None else os.path.join(root, "programs")
+    builder = _Builder(source, path, broken, check_programs, programs)
+    manifest = builder.build(digest)
     problems += builder.reader.problems
     problems += semantic.check(manifest, source, builder.broken, builder.reader)
     if problems:

@@ -31,6 +31,14 @@ def schema_text() -> str:
 
 
 @cache
+def schema_digest() -> str:
+    """sha256 of the shipped schema text: a cached verdict holds only for this exact schema."""
+    import hashlib
+
+    return hashlib.sha256(schema_text().encode("utf-8")).hexdigest()
+
+
+@cache
 def schema() -> dict[str, Any]:
     """The parsed schema."""
     loaded: dict[str, Any] = json.loads(schema_text())
