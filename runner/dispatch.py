@@ -10,6 +10,7 @@ lane can be dropped when an earlier operation in it makes the rest pointless.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -55,6 +56,14 @@ class Lanes(Generic[T]):
             taken.append(self.free.popleft())
         return taken
 
+    def ready(self) -> bool:
+        """Whether a named lane has an operation waiting that could start now."""
+        return any(queue and lane not in self.busy for lane, queue in self.named.items())
+
+    def take_possible(self) -> bool:
+        """Whether take() would return anything."""
+        return bool(self.free) or self.ready()
+
     def release(self, item: T) -> None:
         lane = self.lane_of(item)
         if lane is not None:
@@ -86,26 +95,47 @@ def run(
     pool: ThreadPoolExecutor,
     window: int,
     stop: threading.Event,
+    linger: float = 0.05,
 ) -> list[T]:
-    """Run everything in lanes; returns the operations never started because stop was set."""
+    """Run everything in lanes; returns the operations never started because stop was set.
+
+    The window refills only once it has drained to half (or a lane-bound operation is waiting),
+    so each durable intent transaction covers many operations rather than one. Outcomes are
+    committed together: before every refill, when nothing is left in flight, on stop, and at the
+    latest `linger` seconds after the oldest uncommitted one arrived (an outcome not yet committed
+    is still covered by its intent, which reconciliation resolves after a crash).
+    """
     inflight: dict[Future[Any], T] = {}
+    pending: list[Outcome[T]] = []
+    oldest = 0.0
+    low = max(0, window // 2)
+
+    def flush() -> None:
+        if pending:
+            after(list(pending))
+            pending.clear()
+
     while True:
-        if not stop.is_set():
-            chunk = lanes.take(window - len(inflight))
+        if not stop.is_set() and (len(inflight) <= low or lanes.ready()):
+            flush()  # what the outcomes decide (a dropped lane, say) holds before the next chunk
+            chunk = [] if stop.is_set() else lanes.take(window - len(inflight))
             if chunk:
                 before(chunk)  # intents committed before any of these calls leave the process
                 inflight.update({pool.submit(call, item): item for item in chunk})
         if not inflight:
-            break
-        done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
-        outcomes = []
+            flush()
+            if lanes.empty() or stop.is_set() or not lanes.take_possible():
+                break
+            continue
+        timeout = 0.5 if not pending else max(0.0, oldest + linger - time.monotonic())
+        done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
             item = inflight.pop(future)
             lanes.release(item)
             error = future.exception()
-            outcomes.append(Outcome(item, None if error else future.result(), error))
-        if outcomes:
-            after(outcomes)
-        if lanes.empty() and not inflight:
-            break
+            if not pending:
+                oldest = time.monotonic()
+            pending.append(Outcome(item, None if error else future.result(), error))
+        if pending and (stop.is_set() or not inflight or time.monotonic() - oldest >= linger):
+            flush()
     return lanes.remaining()
