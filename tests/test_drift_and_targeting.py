@@ -32,7 +32,9 @@ def azure(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
 def manifest(folder: Path, url: str) -> Path:
     for name in ("bell.qasm", "rotation.qasm"):
         write(folder, f"circuits/{name}", (EXAMPLES / "circuits" / name).read_text())
-    return write(folder, "azure.yaml", (EXAMPLES / "azure" / "azure.yaml").read_text().replace("http://127.0.0.1:8765", url))
+    return write(
+        folder, "azure.yaml", (EXAMPLES / "azure" / "azure.yaml").read_text().replace("http://127.0.0.1:8765", url)
+    )
 
 
 def remote_id(cli: Callable[..., Ran], m: Path, address: str) -> str:
