@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,6 +144,11 @@ def run_trial(
     counts = counted(provider, url)
     mine = {a: n for a, n in counts.items() if belongs(a, trial)}
     expected = jobs if provider != "pasqal" else max(1, jobs // PER_BATCH) * PER_BATCH
+    duplicates, missing = sum(n - 1 for n in mine.values() if n > 1), expected - len(mine)
+    if final == 0 and duplicates == 0 and missing == 0:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:  # keep the evidence: the manifest and the state file the kills left
+        error = f"{error} (kept {folder})".strip()
     return Trial(
         trial,
         kills,
@@ -150,10 +156,10 @@ def run_trial(
         recorded,
         final,
         sum(mine.values()),
-        sum(n - 1 for n in mine.values() if n > 1),
-        expected - len(mine),
+        duplicates,
+        missing,
         round(time.monotonic() - started, 2),
-        "" if final == 0 else error,
+        "" if final == 0 and not duplicates and not missing else error,
     )
 
 
@@ -248,6 +254,7 @@ def calibrate(provider: str, url: str, jobs: int, api_version: str) -> tuple[flo
     submitted = time.monotonic()
     proc.wait(timeout=900)
     ended = time.monotonic()
+    shutil.rmtree(folder, ignore_errors=True)
     return (ended - started) * 1.1, max(0.05, submitted - submitting)
 
 
