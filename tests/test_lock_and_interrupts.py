@@ -95,7 +95,9 @@ def exact(url: str, trial: int, jobs: int) -> bool:
 def test_second_apply_waits_then_fails_naming_the_holder_and_a_dead_holder_is_taken_over(
     tmp_path: Path, slow_azure: str
 ) -> None:
-    manifest = project(tmp_path, slow_azure, 1, 12)
+    # 40 jobs at 3 calls of 0.15 s, two at a time: the holder needs ~9 s, well past the second's
+    # start-up and 1 s wait even on a loaded machine (with 12 jobs it once finished first: exit 3)
+    manifest = project(tmp_path, slow_azure, 1, 40)
     holder = start(manifest)
     wait_for(lambda: query(manifest, "SELECT 1 FROM intents"))
     second = finish(manifest, "--lock-timeout", "1")
@@ -106,7 +108,7 @@ def test_second_apply_waits_then_fails_naming_the_holder_and_a_dead_holder_is_ta
     holder.wait()
     third = finish(manifest, "--lock-timeout", "5")
     assert third.returncode == 0, third.stdout + third.stderr
-    assert exact(slow_azure, 1, 12)
+    assert exact(slow_azure, 1, 40)
     assert query(manifest, "SELECT * FROM lock") == []
 
 
