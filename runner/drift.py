@@ -48,7 +48,7 @@ class Refreshed:
 
 def detect(state: State, env: Mapping[str, str]) -> Refreshed:
     """Observe every live tracked resource; read-only."""
-    rows = [r for r in state.tracked() if r["status"] not in TERMINAL]
+    rows = state.tracked(skip_statuses=TERMINAL)
     if not rows:
         return Refreshed((), {})
     recorded = state.recorded()

@@ -105,6 +105,21 @@ def test_intent_then_outcome_and_serial(tmp_path: Path) -> None:
     assert st.serial == 2  # history rows never make a saved plan stale
 
 
+def test_tracked_can_leave_finished_resources_out(tmp_path: Path) -> None:
+    st = State.open(str(tmp_path / "s.db"), create=True)
+    b = Desired("job.b", "job", "b", "sim", "local", None, {"kind": "job", "shots": 2}, Attrs(()), "e" * 64)
+    with st.transaction() as txn:
+        first, second = txn.start(D, 1, "tok-1", None), txn.start(b, 1, "tok-2", None)
+    with st.transaction() as txn:
+        txn.succeed("job.a", 1, Observation("r-1", "succeeded", result=Result(({"0": 1},), 1, {})), first)
+        txn.succeed("job.b", 1, Observation("r-2", "running"), second)
+    assert [(r["address"], r["status"], r["has_result"]) for r in st.tracked()] == [
+        ("job.a", "succeeded", 1),
+        ("job.b", "running", 0),
+    ]
+    assert [r["address"] for r in st.tracked(skip_statuses={"succeeded", "failed"})] == ["job.b"]
+
+
 def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
     st = State.open(str(tmp_path / "s.db"), create=True)
     with pytest.raises(RuntimeError), st.transaction() as txn:
