@@ -179,7 +179,8 @@ def order(items: Sequence[Item], orderby: str | None) -> list[Item]:
 
 def page(items: Sequence[Item], query: Mapping[str, str | None], url: str) -> dict[str, Any]:
     """One page of `{"value", "nextLink"}`; nextLink repeats the query with the next skip."""
-    chosen = order([i for i in items if parse_filter(query.get("filter"))(i.details)], query.get("orderby"))
+    keep = parse_filter(query.get("filter"))  # once per request, not once per job
+    chosen = order([i for i in items if keep(i.details)], query.get("orderby"))
     skip = max(0, int(query.get("skip") or 0))
     top = min(MAX_PAGE, max(1, int(query.get("top") or MAX_PAGE)))
     following = {k: v for k, v in query.items() if v is not None and k not in ("skip", "top")}
