@@ -19,8 +19,8 @@ from runner.emulators.pasqal_store import (
     Job,
     NotFound,
     fail,
-    keep,
     listing,
+    matcher,
     ok,
 )
 from runner.emulators.server import Emulator, Request, Response
@@ -107,7 +107,8 @@ class BatchRoutes:
 
     def list_batches(self, request: Request) -> Response:
         with self.emu.lock:
-            found = [b for b in self.life.batches.values() if keep(b, request.query, BATCH_FIELDS)]
+            wanted = matcher(request.query, BATCH_FIELDS)
+            found = [b for b in self.life.batches.values() if wanted(b)]
             return listing(found, request.query, lambda b: self._wire(b, embed=False), "created_at")
 
     def get_batch(self, request: Request) -> Response:
@@ -185,7 +186,8 @@ class BatchRoutes:
 
     def _selected(self, batch: Batch, request: Request) -> list[Job]:
         fields = {k: JOB_FIELDS[k] for k in SELECT_FIELDS}
-        return [self.life.jobs[j] for j in batch.job_ids if keep(self.life.jobs[j], request.query, fields)]
+        wanted = matcher(request.query, fields)
+        return [self.life.jobs[j] for j in batch.job_ids if wanted(self.life.jobs[j])]
 
     def rebatch(self, request: Request) -> Response:
         with self.emu.lock:

@@ -6,7 +6,7 @@ import uuid
 
 from runner.emulators.pasqal_bodies import workload as workload_body
 from runner.emulators.pasqal_life import Lifecycle
-from runner.emulators.pasqal_store import JOB_FIELDS, TERMINAL, Job, NotFound, Workload, fail, keep, listing, ok
+from runner.emulators.pasqal_store import JOB_FIELDS, TERMINAL, Job, NotFound, Workload, fail, listing, matcher, ok
 from runner.emulators.server import Emulator, Request, Response
 
 
@@ -24,7 +24,11 @@ class JobRoutes:
 
     def list_jobs(self, request: Request) -> Response:
         with self.emu.lock:
-            found = [j for j in self.life.jobs.values() if keep(j, request.query, JOB_FIELDS)]
+            wanted, ids = matcher(request.query, JOB_FIELDS), request.query.get("id")
+            # asked by id (how clients poll), look those up rather than scan every job
+            jobs = self.life.jobs
+            pool = (jobs[i] for i in dict.fromkeys(ids) if i in jobs) if ids else jobs.values()
+            found = [j for j in pool if wanted(j)]
             return listing(found, request.query, lambda j: j.wire(), "created_at")
 
     def get_job(self, request: Request) -> Response:

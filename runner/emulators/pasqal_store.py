@@ -264,32 +264,40 @@ def _number(value: str, name: str) -> int:
         raise Invalid(["query", name], f"value is not a valid integer: {value!r}") from None
 
 
-def keep(record: Any, q: Query, fields: Mapping[str, Callable[[Any], Any]]) -> bool:
-    """Whether a record passes every filter present in the query (unknown keys are ignored)."""
-    for name, values in q.items():
-        getter = fields.get(name)
-        if getter is None or not values:
-            continue
-        if not _passes(name, getter(record), values):
-            return False
-    return True
+def matcher(q: Query, fields: Mapping[str, Callable[[Any], Any]]) -> Callable[[Any], bool]:
+    """Whether a record passes every filter present in the query (unknown keys are ignored).
+
+    Built once per request: a listing of 10,000 jobs filtered by 100 ids must not parse the query
+    again, or scan the id list, for every job.
+    """
+    tests = [(getter, _test(name, values)) for name, values in q.items() if values and (getter := fields.get(name))]
+    return lambda record: all(test(getter(record)) for getter, test in tests)
 
 
-def _passes(name: str, actual: Any, values: list[str]) -> bool:
+def _test(name: str, values: list[str]) -> Callable[[Any], bool]:
     if name in ("start_date", "end_date"):
-        moment = datetime.fromisoformat(values[-1])
-        created = datetime.fromisoformat(actual)
-        if moment.tzinfo is None:
-            created = created.replace(tzinfo=None)
-        return created >= moment if name == "start_date" else created <= moment
+        moment, start = datetime.fromisoformat(values[-1]), name == "start_date"
+
+        def by_date(actual: Any) -> bool:
+            created = datetime.fromisoformat(actual)
+            if moment.tzinfo is None:
+                created = created.replace(tzinfo=None)
+            return created >= moment if start else created <= moment
+
+        return by_date
     if name.startswith(("min_", "max_")):
-        bound = _number(values[-1], name)
-        return bool(actual >= bound if name.startswith("min_") else actual <= bound)
-    if isinstance(actual, bool):
-        return actual == flag(values[-1], name)
-    if isinstance(actual, list):  # tags: the record has the value
-        return values[-1] in actual
-    return str(actual) in values
+        bound, least = _number(values[-1], name), name.startswith("min_")
+        return lambda actual: bool(actual >= bound if least else actual <= bound)
+    accepted, last = frozenset(values), values[-1]
+
+    def by_value(actual: Any) -> bool:
+        if isinstance(actual, bool):
+            return actual == flag(last, name)
+        if isinstance(actual, list):  # tags: the record has the value
+            return last in actual
+        return str(actual) in accepted
+
+    return by_value
 
 
 def listing(records: list[Any], q: Query, wire: Callable[[Any], dict[str, Any]], default_order: str) -> Response:
