@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from runner.cli.common import json_option, lock_timeout_option, manifest_option, open_state, state_option
+from runner.cli.common import F, json_option, lock_timeout_option, manifest_option, open_state, state_option
 
 if TYPE_CHECKING:
     from runner.resources import Recorded
@@ -208,9 +208,21 @@ def import_(
     return 0
 
 
-def _confirm_or_refuse(yes: bool, question: str) -> bool:
-    import sys
+def acting_on_manifest(f: F) -> F:
+    """-m MANIFEST (required: its targets are used), --state and --yes, for destroy and rerun."""
+    f = click.option("-y", "--yes", is_flag=True, help="Do not ask (needed when stdin is not a terminal).")(f)
+    f = state_option(f)
+    return click.option(
+        "-m",
+        "--manifest",
+        required=True,
+        metavar="MANIFEST",
+        type=click.Path(dir_okay=False),
+        help="The manifest whose state this acts on (its targets are used).",
+    )(f)
 
+
+def _confirm_or_refuse(yes: bool, question: str) -> bool:
     from runner.errors import UsageError
 
     if yes:
@@ -221,16 +233,7 @@ def _confirm_or_refuse(yes: bool, question: str) -> bool:
 
 
 @click.command()
-@click.option(
-    "-m",
-    "--manifest",
-    required=True,
-    metavar="MANIFEST",
-    type=click.Path(dir_okay=False),
-    help="The manifest whose state this acts on (its targets are used).",
-)
-@state_option
-@click.option("-y", "--yes", is_flag=True, help="Do not ask (needed when stdin is not a terminal).")
+@acting_on_manifest
 @click.option("--allow-protected", is_flag=True, help="Also destroy resources marked protect: true.")
 @LOCK_TIMEOUT
 def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, lock_timeout: float) -> int:
@@ -265,16 +268,7 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
 @click.command()
 @click.argument("patterns", nargs=-1, metavar="[ADDRESS|GLOB]...")
 @click.option("--failed", "only_failed", is_flag=True, required=True, help="Rerun jobs that ended failed.")
-@click.option(
-    "-m",
-    "--manifest",
-    required=True,
-    metavar="MANIFEST",
-    type=click.Path(dir_okay=False),
-    help="The manifest whose state this acts on (its targets are used).",
-)
-@state_option
-@click.option("-y", "--yes", is_flag=True, help="Do not ask (needed when stdin is not a terminal).")
+@acting_on_manifest
 @LOCK_TIMEOUT
 def rerun(
     patterns: tuple[str, ...], only_failed: bool, manifest: str, state: str | None, yes: bool, lock_timeout: float
