@@ -108,7 +108,7 @@ def run(
     inflight: dict[Future[Any], T] = {}
     pending: list[Outcome[T]] = []
     oldest = 0.0
-    low = max(0, window // 2)
+    low = window // 2
 
     def flush() -> None:
         if pending:

@@ -176,13 +176,7 @@ class Applier(Upkeep):
     def _provider(self, target_name: str) -> Provider:
         if target_name not in self._providers:
             target = self.expansion.targets[target_name]
-            expected = sum(
-                1
-                for c in self.changes
-                if c.desired and c.desired.target == target_name and c.action in ("create", "replace")
-            )
-            context = Context(self.env, _base_dir(self.expansion), expected)
-            self._providers[target_name] = providers.make(target, context)
+            self._providers[target_name] = providers.make(target, Context(self.env, _base_dir(self.expansion)))
         return self._providers[target_name]
 
     def submission(self, op: Op) -> Submission:

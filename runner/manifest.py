@@ -69,8 +69,7 @@ def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | Non
     if not isinstance(source.data, dict) or any(len(path) == 0 for path, _ in found):
         raise ManifestError(problems)
     broken = {_broken_part(path) for path, _ in found}
-    programs = None if root is None else os.path.join(root, "programs")
-    builder = _Builder(source, path, broken, check_programs, programs)
+    builder = _Builder(source, path, broken, check_programs, inspections.cache_dir(env) if env is not None else None)
     manifest = builder.build(digest)
     problems += builder.reader.problems
     problems += semantic.check(manifest, source, builder.broken, builder.reader)

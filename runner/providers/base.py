@@ -82,11 +82,10 @@ class Observation:
 
 @dataclass(frozen=True)
 class Context:
-    """What a provider instance may use: environment, manifest folder, expected workload."""
+    """What a provider instance may use: environment and manifest folder."""
 
     env: Mapping[str, str]
     base_dir: str
-    expected_creates: int = 0
 
 
 class Provider(Protocol):
