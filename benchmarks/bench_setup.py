@@ -150,8 +150,8 @@ def azure_sweep(folder: Path, url: str, jobs: int) -> Path:
 
 def raw_azure_creates(url: str, jobs: int, threads: int) -> float:
     """Seconds for a pooled httpx client to send, per job, the same three create requests runner sends."""
-    from runner.model import Program
-    from runner.providers import azure_formats as formats
+    from runner.domain.model import Program
+    from runner.providers.azure import formats
 
     program = Program("two.qasm", TWO_INPUTS, "qasm3", "x" * 64)
     payloads = [formats.payload_for("ionq.simulator", program, {"a": 0.001 * i, "b": 0.5}) for i in range(jobs)]

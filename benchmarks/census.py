@@ -53,7 +53,7 @@ def superstaq(url: str) -> Counter[str]:
 
 def pasqal(url: str) -> Counter[str]:
     """Batch jobs, addressed from their batch's `addr:` tag and their variables (two paged listings)."""
-    from runner import address
+    from runner.domain import address
 
     found: Counter[str] = Counter()
     headers = {"Authorization": f"Bearer {PASQAL_TOKEN}"}

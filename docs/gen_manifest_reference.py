@@ -233,7 +233,7 @@ def render(schema: Mapping[str, Any]) -> str:
 
 
 def load_schema() -> dict[str, Any]:
-    from runner.schema import schema_text
+    from runner.manifest.schema import schema_text
 
     loaded: dict[str, Any] = json.loads(schema_text())
     return loaded

@@ -22,7 +22,7 @@ _API = {"load", "plan", "apply", "results", "destroy", "rerun"}
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        from runner import api
+        from runner import app as api
 
         return getattr(api, name)
     raise AttributeError(f"module 'runner' has no attribute {name!r}")

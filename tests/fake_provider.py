@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from runner.model import Attrs, Target
+from runner.domain.model import Attrs, Target
 from runner.providers.base import Context, Observation, ProviderSpec, RemoteRef, Result, Submission
 
 SPEC = ProviderSpec(name="fake", kinds=frozenset({"job"}), default_target="fake")

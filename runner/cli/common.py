@@ -36,7 +36,7 @@ def json_option(f: F) -> F:
 
 
 def resolve_state(manifest: str | None, state: str | None) -> str:
-    from runner.api import state_path
+    from runner.app import state_path
 
     return state_path(manifest, state, os.environ)
 

@@ -25,7 +25,8 @@ def status(addresses: tuple[str, ...], manifest: str | None, state: str | None, 
       runner status -m examples/quickstart.yaml
       runner status 'job.rotation*' --json
     """
-    from runner import address, output
+    from runner.domain import address
+    from runner.render import output
 
     st = open_state(manifest, state)
     try:
@@ -63,7 +64,7 @@ def show(address_: str, manifest: str | None, state: str | None, as_json: bool) 
     Example:
       runner show job.bell -m examples/quickstart.yaml
     """
-    from runner import output
+    from runner.render import output
 
     st = open_state(manifest, state)
     try:
@@ -163,7 +164,7 @@ def _generation(g: dict[str, Any], result: dict[str, Any] | None) -> dict[str, A
 def _show_text(doc: dict[str, Any]) -> None:
     import json
 
-    from runner import output
+    from runner.render import output
 
     click.echo(f"{doc['address']}  ({doc['kind']}, {doc['status']}{'' if doc['managed'] else ', no longer managed'})")
     if doc["managed"]:
@@ -252,7 +253,8 @@ def results(
       runner results 'job.rotation*' -m examples/quickstart.yaml --format csv > rotation.csv
       runner results 'job.rotation*' -m examples/quickstart.yaml --plot rotation.png
     """
-    from runner import address, output
+    from runner.domain import address
+    from runner.render import output
 
     fmt = "json" if as_json else (fmt or "table")
     st = open_state(manifest, state)
@@ -261,7 +263,7 @@ def results(
     finally:
         st.close()
     if plot_path:
-        from runner import plot
+        from runner.render import plot
 
         plot.plot(rows, plot_path)
         click.echo(plot_path)
@@ -338,7 +340,7 @@ def history(manifest: str | None, state: str | None, as_json: bool, limit: int) 
     Example:
       runner history -m examples/quickstart.yaml
     """
-    from runner import output
+    from runner.render import output
 
     st = open_state(manifest, state)
     try:

@@ -11,7 +11,7 @@ import click
 from runner.cli.common import F, json_option, lock_timeout_option, manifest_option, open_state, state_option
 
 if TYPE_CHECKING:
-    from runner.resources import Recorded
+    from runner.domain.resources import Recorded
 
 LOCK_TIMEOUT = lock_timeout_option
 
@@ -30,8 +30,8 @@ def refresh(manifest: str | None, state: str | None, as_json: bool, lock_timeout
     Example:
       runner refresh -m examples/azure/azure.yaml
     """
-    from runner import output
-    from runner.poll import Poller
+    from runner.operate.poll import Poller
+    from runner.render import output
 
     printer = output.EventPrinter(json_lines=as_json)
     st = open_state(manifest, state)
@@ -94,10 +94,10 @@ def wait(
       runner wait -m examples/azure/azure.yaml --timeout 300
       runner wait 'job.rotation*' -m examples/azure/azure.yaml
     """
-    from runner import output
-    from runner.poll import Poller
-    from runner.poll import wait as wait_for
-    from runner.progress import WaitProgress
+    from runner.operate.poll import Poller
+    from runner.operate.poll import wait as wait_for
+    from runner.render import output
+    from runner.render.progress import WaitProgress
 
     printer = output.EventPrinter(json_lines=as_json)
     progress = WaitProgress(sys.stderr)
@@ -141,9 +141,9 @@ def cancel(
       runner cancel 'job.rotation*' -m examples/azure/azure.yaml
       runner cancel job.pair -m examples/superstaq/superstaq.yaml --index 1
     """
-    from runner import output
-    from runner.poll import Poller
-    from runner.poll import cancel as cancel_all
+    from runner.operate.poll import Poller
+    from runner.operate.poll import cancel as cancel_all
+    from runner.render import output
 
     printer = output.EventPrinter()
     st = open_state(manifest, state)
@@ -190,10 +190,10 @@ def import_(
       runner import job.bell 3f2a9c1e-... -m examples/azure/azure.yaml
       runner import --tag campaign:june -m examples/azure/azure.yaml
     """
-    from runner import output
-    from runner.adopt import Importer
-    from runner.api import state_path
+    from runner.app import state_path
+    from runner.applying.adopt import Importer
     from runner.errors import UsageError
+    from runner.render import output
 
     if bool(tag) == bool(address and remote_id) or (address and not remote_id):
         raise UsageError("give either ADDRESS REMOTE_ID or --tag TAG")
@@ -245,8 +245,9 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
     Example:
       runner destroy -m examples/azure/azure.yaml --yes
     """
-    from runner import api, output
-    from runner.execute import Report
+    from runner import app as api
+    from runner.applying.execute import Report
+    from runner.render import output
 
     def show(planned: api.Planned) -> None:
         click.echo(output.plan_text(planned.plan, header=f"Destroy everything {manifest} manages:"))
@@ -282,7 +283,8 @@ def rerun(
       runner rerun --failed -m examples/pasqal/pasqal.yaml --yes
       runner rerun --failed 'job.rotation*' -m examples/azure/azure.yaml --yes
     """
-    from runner import api, output
+    from runner import app as api
+    from runner.render import output
 
     if not only_failed:
         raise click.UsageError("say what to rerun: --failed")

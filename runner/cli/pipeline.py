@@ -54,10 +54,10 @@ def validate(manifests: tuple[str, ...], as_json: bool) -> int:
       runner validate examples/quickstart.yaml
       runner validate examples/*.yaml --json
     """
-    from runner import output
     from runner.errors import RunnerError
-    from runner.expand import expand
-    from runner.manifest import load
+    from runner.expand.expansion import expand
+    from runner.manifest.loader import load
+    from runner.render import output
 
     reports, failed = [], False
     for manifest in manifests:
@@ -122,7 +122,9 @@ def plan(
       runner plan examples/quickstart.yaml --target 'job.rotation*' --exclude tag:slow
       runner plan examples/quickstart.yaml --out plan.json && runner apply plan.json
     """
-    from runner import api, cost, output, planfile
+    from runner import app as api
+    from runner.planning import cost, planfile
+    from runner.render import output
 
     planned = api.plan(manifest, state=state, replace=replace, targets=targets, excludes=excludes, refresh=refresh)
     if out:
@@ -146,7 +148,9 @@ def plan(
 
 
 def _plan_text(manifest: str, planned: Any) -> str:
-    from runner import cost, output, reconcile
+    from runner.applying import reconcile
+    from runner.planning import cost
+    from runner.render import output
 
     text = output.plan_text(planned.plan, header=_header(manifest, planned.snapshot))
     costs = cost.section_text(planned.estimates(), planned.expansion.budget)
@@ -200,8 +204,9 @@ def apply(
       runner apply examples/quickstart.yaml --yes --target job.bell
       runner apply plan.json
     """
-    from runner import api, output
-    from runner.execute import Report
+    from runner import app as api
+    from runner.applying.execute import Report
+    from runner.render import output
 
     printer = output.EventPrinter(json_lines=as_json)
     interactive = sys.stdin.isatty() and not as_json
@@ -225,7 +230,7 @@ def apply(
         _on_interrupt(stop)
         return True
 
-    from runner import planfile
+    from runner.planning import planfile
 
     previous = signal.getsignal(signal.SIGINT)
     saved = planfile.is_plan_file(target)
@@ -291,7 +296,9 @@ def _on_interrupt(stop: threading.Event) -> None:
 
 
 def _print_results(target: str, state: str | None, touched: list[str]) -> None:
-    from runner import api, output, planfile
+    from runner import app as api
+    from runner.planning import planfile
+    from runner.render import output
 
     if planfile.is_plan_file(target):
         return
@@ -315,7 +322,7 @@ def schema() -> int:
     Example:
       runner schema > manifest.schema.json
     """
-    from runner.schema import schema_text
+    from runner.manifest.schema import schema_text
 
     click.echo(schema_text(), nl=False)
     return 0
@@ -331,7 +338,8 @@ def targets(manifest: str, as_json: bool) -> int:
     Example:
       runner targets examples/quickstart.yaml
     """
-    from runner import api, output
+    from runner import app as api
+    from runner.render import output
 
     loaded = api.load(manifest)
     rows = [

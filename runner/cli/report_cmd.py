@@ -30,8 +30,9 @@ def report(manifest: str | None, state: str | None, out: str) -> int:
     Example:
       runner report -m examples/quickstart.yaml --out quickstart.html
     """
-    from runner import __version__, plot
-    from runner import report as pages
+    from runner import __version__
+    from runner.render import plot
+    from runner.render import report as pages
     from runner.state.store import iso
 
     st = open_state(manifest, state)
@@ -55,7 +56,7 @@ def _project(manifest: str | None) -> str:
     """The manifest's project name; the report is about the state, so a manifest that no longer loads is no error."""
     if manifest is None:
         return "runner project"
-    from runner import manifest as manifests
+    from runner.manifest import loader as manifests
 
     try:
         return manifests.load(manifest, check_programs=False).project

@@ -23,7 +23,7 @@ def list_(manifest: str | None, state: str | None, as_json: bool) -> int:
     Example:
       runner state list -m examples/quickstart.yaml
     """
-    from runner import output
+    from runner.render import output
 
     st = open_state(manifest, state)
     try:
@@ -50,7 +50,7 @@ def rm(addresses: tuple[str, ...], manifest: str | None, state: str | None, lock
     Example:
       runner state rm job.bell -m examples/quickstart.yaml
     """
-    from runner import address
+    from runner.domain import address
     from runner.errors import RunnerError
     from runner.state import Lease
 

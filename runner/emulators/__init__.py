@@ -12,9 +12,9 @@ from runner.emulators.server import Emulator, EmulatorServer, Faults
 __all__ = ["REGISTRY", "Emulator", "EmulatorServer", "Faults", "make", "start"]
 
 REGISTRY: dict[str, str] = {
-    "azure": "runner.emulators.azure",
-    "superstaq": "runner.emulators.superstaq",
-    "pasqal": "runner.emulators.pasqal",
+    "azure": "runner.emulators.azure.app",
+    "superstaq": "runner.emulators.superstaq.app",
+    "pasqal": "runner.emulators.pasqal.app",
 }
 
 

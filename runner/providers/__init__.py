@@ -9,14 +9,14 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from runner.model import Target
+from runner.domain.model import Target
 from runner.providers.base import Context, Provider, ProviderSpec
 
 REGISTRY: dict[str, str] = {
     "local": "runner.providers.local",
-    "azure": "runner.providers.azure",
-    "superstaq": "runner.providers.superstaq",
-    "pasqal": "runner.providers.pasqal",
+    "azure": "runner.providers.azure.provider",
+    "superstaq": "runner.providers.superstaq.provider",
+    "pasqal": "runner.providers.pasqal.provider",
 }
 
 

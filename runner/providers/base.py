@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from runner.model import Attrs, Program
+from runner.domain.model import Attrs, Program
 
 # Our own status vocabulary; providers map theirs onto it and keep the raw text too.
 PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED = "pending", "running", "succeeded", "failed", "cancelled"

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from runner.domain.fingerprint import seed_from
+from runner.domain.model import Attrs, Target
 from runner.errors import RejectedError
-from runner.fingerprint import seed_from
-from runner.model import Attrs, Target
 from runner.providers.base import (
     CANCELLED,
     FAILED,
@@ -63,7 +63,7 @@ class LocalProvider:
     spec = SPEC
 
     def __init__(self, target: Target, context: Context) -> None:
-        from runner.simulator import warm
+        from runner.quantum.simulator import warm
 
         warm()  # see simulator.warm: never let the first qiskit import happen on a worker thread
         self.method = str(target.options.get("method", "automatic"))
@@ -98,7 +98,7 @@ class LocalProvider:
 
     def describe(self) -> dict[str, Any]:
         """The engine jobs run on, recorded with every generation."""
-        from runner.simulator import ENGINE, versions
+        from runner.quantum.simulator import ENGINE, versions
 
         return {"engine": ENGINE, "method": self.method, **versions()}
 
@@ -129,7 +129,7 @@ class LocalProvider:
         return obs
 
     def _simulate(self, sub: Submission) -> Result:
-        from runner.simulator import SimJob, run
+        from runner.quantum.simulator import SimJob, run
 
         seed = seed_from(sub.fingerprint)
         jobs = [
@@ -157,6 +157,6 @@ class LocalProvider:
                 import multiprocessing
 
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["runner.simulator", "qiskit_aer", "qiskit.qasm3"])
+                ctx.set_forkserver_preload(["runner.quantum.simulator", "qiskit_aer", "qiskit.qasm3"])
                 self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
             return self._pool

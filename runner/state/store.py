@@ -19,9 +19,9 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+from runner.domain.model import Attrs
+from runner.domain.resources import Recorded
 from runner.errors import StateError
-from runner.model import Attrs
-from runner.resources import Recorded
 from runner.state.migrations import LATEST, MIGRATIONS
 
 APPLICATION = "runner-state"

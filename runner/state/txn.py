@@ -6,9 +6,9 @@ import sqlite3
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from runner.fingerprint import digest
+from runner.domain.fingerprint import digest
+from runner.domain.resources import Desired
 from runner.providers.base import TERMINAL, Observation, Result
-from runner.resources import Desired
 
 if TYPE_CHECKING:
     from runner.state.store import State

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from runner import emulators
-from runner.fingerprint import digest
-from runner.model import Attrs, Program, Target
-from runner.providers.azure import AzureProvider
+from runner.domain.fingerprint import digest
+from runner.domain.model import Attrs, Program, Target
+from runner.providers.azure.provider import AzureProvider
 from runner.providers.base import Context, Provider, Submission
 
 from .harness import BELL

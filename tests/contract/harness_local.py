@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from runner.fingerprint import digest
-from runner.model import Attrs, Program, Target
+from runner.domain.fingerprint import digest
+from runner.domain.model import Attrs, Program, Target
 from runner.providers.base import Context, Provider, Submission
 from runner.providers.local import LocalProvider
 

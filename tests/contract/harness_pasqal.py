@@ -11,10 +11,10 @@ import math
 from pathlib import Path
 
 from runner import emulators
-from runner.fingerprint import digest
-from runner.model import Attrs, Program, Target
+from runner.domain.fingerprint import digest
+from runner.domain.model import Attrs, Program, Target
 from runner.providers.base import Context, Provider, Submission
-from runner.providers.pasqal import PasqalProvider
+from runner.providers.pasqal.provider import PasqalProvider
 
 ONE_ATOM = (Path(__file__).resolve().parents[2] / "examples" / "pasqal" / "sequences" / "one_atom.json").read_text()
 BROKEN = '{"version": "1", "name": "not a sequence"}'

@@ -8,11 +8,11 @@ from __future__ import annotations
 import httpx
 
 from runner import emulators
-from runner.fingerprint import digest
-from runner.model import Attrs, Program, Target
+from runner.domain.fingerprint import digest
+from runner.domain.model import Attrs, Program, Target
 from runner.providers.base import Context, Provider, Submission
-from runner.providers.superstaq import SuperstaqProvider
-from runner.providers.superstaq_v2 import circuit_ids
+from runner.providers.superstaq.provider import SuperstaqProvider
+from runner.providers.superstaq.v2 import circuit_ids
 
 from .harness import BELL
 

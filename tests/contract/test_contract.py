@@ -81,7 +81,7 @@ def test_cancel_a_queued_unit(harness: Harness) -> None:
 
 
 def test_update_tags_in_place(harness: Harness) -> None:
-    from runner.model import Attrs
+    from runner.domain.model import Attrs
 
     provider = harness.provider()
     sub = harness.unit(token(), tags=("a",))

@@ -27,7 +27,7 @@ from pasqal_cloud.utils.filters import (
 )
 
 from runner import emulators
-from runner.emulators.pasqal import PasqalEmulator
+from runner.emulators.pasqal.app import PasqalEmulator
 from runner.emulators.server import EmulatorServer
 
 PROJECT = "00000000-0000-0000-0000-0000000000aa"

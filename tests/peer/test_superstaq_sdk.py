@@ -17,8 +17,8 @@ from general_superstaq.superstaq_client import _SuperstaqClient, _SuperstaqClien
 from qiskit import QuantumCircuit
 
 from runner import emulators
-from runner.circuits import qpy_b64
 from runner.emulators.server import EmulatorServer
+from runner.quantum.circuits import qpy_b64
 
 KEY = "emulator-key"
 

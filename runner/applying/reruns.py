@@ -1,0 +1,167 @@
+"""Reruns of failed jobs, and destroy.
+
+`rerun --failed`: Pasqal batch jobs go through the provider's rebatch (a new batch whose jobs keep
+their parent lineage); everything else becomes a new generation of its address through an
+ordinary apply. Either way each rerun is a new generation whose origin names the failed one,
+with its intent written before the call, so a crash mid-rerun is reconciled like any create.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from runner.applying.execute import Applier, Report
+from runner.domain import address, token
+from runner.domain.events import Event, Notice, ResourceDone, ResourceFailed
+from runner.domain.resources import Expansion, Recorded
+from runner.errors import ProviderError, RunnerError
+from runner.operate.poll import Providers
+from runner.planning.diff import Change, Plan
+from runner.providers.base import FAILED, RemoteRef
+from runner.state import State
+
+RERUNNABLE = ("job", "batch_job", "workload")
+
+
+def failed(state: State, expansion: Expansion, patterns: Sequence[str]) -> list[Recorded]:
+    """Failed resources (matching the patterns) that the manifest still declares."""
+    recorded = state.recorded()
+    chosen = address.select(recorded, patterns) if patterns else sorted(recorded)
+    desired = expansion.by_address()
+    return [
+        recorded[a] for a in chosen if recorded[a].status == FAILED and recorded[a].kind in RERUNNABLE and a in desired
+    ]
+
+
+def split(items: list[Recorded]) -> tuple[list[Recorded], list[Recorded]]:
+    """(Pasqal batch jobs, rebatched; the rest, rerun as new generations)."""
+    pasqal = [r for r in items if r.kind == "batch_job" and r.provider == "pasqal"]
+    return pasqal, [r for r in items if r not in pasqal]
+
+
+def as_plan(items: list[Recorded], expansion: Expansion) -> Plan:
+    desired = expansion.by_address()
+    return Plan(
+        tuple(
+            Change(
+                r.address,
+                r.kind,
+                "replace",
+                f"rerun of failed generation {r.generation}",
+                desired[r.address],
+                r,
+                {"rerun": True},
+            )
+            for r in items
+        )
+    )
+
+
+class Rebatcher:
+    """Reruns failed Pasqal batch jobs through rebatch, one call per batch."""
+
+    def __init__(self, state: State, env: Mapping[str, str], emit: Callable[[Event], None], run_id: int) -> None:
+        self.state, self.emit, self.run_id = state, emit, run_id
+        self.pool = Providers(state, env)
+        self.count = 0
+        self.failures: list[str] = []
+
+    def run(self, items: list[Recorded]) -> None:
+        by_batch: dict[str, list[Recorded]] = {}
+        for rec in items:
+            by_batch.setdefault(rec.parent or "", []).append(rec)
+        try:
+            for batch_address, jobs in sorted(by_batch.items()):
+                self._one(batch_address, jobs)
+        finally:
+            self.pool.close()
+
+    def _one(self, batch_address: str, jobs: list[Recorded]) -> None:
+        batch = self.state.resource(batch_address)
+        if batch is None or batch.remote_id is None:
+            raise RunnerError(f"{batch_address} has no remote id: cannot rebatch its jobs")
+        batch_token = next(
+            g["token"] for g in self.state.generations(batch_address) if g["generation"] == batch.generation
+        )
+        planned = self._intents(batch, batch_token, jobs)
+        provider: Any = self.pool.get(batch.target)
+        try:
+            new = provider.rebatch(RemoteRef("batch", batch.remote_id), {"id": [j.remote_id for j in jobs]})
+        except ProviderError as exc:
+            self.failures.append(f"{batch_address}: rebatch failed: {exc.message}")
+            self.emit(ResourceFailed(batch_address, "rerun", exc.message))
+            return  # intents stay open: the next plan reconciles them by lineage
+        copies = {c.detail.get("parent_id"): c for c in new.children}
+        with self.state.transaction() as txn:
+            for rec, generation, intent in planned:
+                copy = copies.get(rec.remote_id)
+                if copy is None:
+                    continue
+                txn.succeed(rec.address, generation, copy, intent, {"apply": self.run_id}, new.remote_id)
+                self.count += 1
+        for rec, _, _ in planned:
+            copy = copies.get(rec.remote_id)
+            self.emit(
+                ResourceDone(rec.address, "rerun", copy.status if copy else "missing", copy.remote_id if copy else None)
+            )
+        self.emit(
+            Notice(
+                f"{batch_address}: rebatched {len(copies)} failed job(s) as batch {new.remote_id} "
+                f"(parent {batch.remote_id})"
+            )
+        )
+
+    def _intents(self, batch: Recorded, batch_token: str, jobs: list[Recorded]) -> list[tuple[Recorded, int, int]]:
+        from runner.domain.resources import Desired
+
+        planned = []
+        with self.state.transaction() as txn:
+            for rec in jobs:
+                generation = rec.generation + 1
+                desired = Desired(
+                    rec.address,
+                    rec.kind,
+                    rec.address,
+                    rec.target,
+                    rec.provider,
+                    rec.parent,
+                    rec.spec,
+                    rec.attrs,
+                    rec.fingerprint,
+                    rec.protect,
+                    rec.lifecycle,
+                )
+                origin = {
+                    "rerun_of": rec.generation,
+                    "rebatch_of": batch.remote_id,
+                    "parent_job": rec.remote_id,
+                    "batch_tag": f"runner-token:{batch_token}",
+                }
+                tok = token.make(self.state.lineage, rec.address, rec.fingerprint, generation)
+                intent = txn.start(desired, generation, tok, self.run_id, None, operation="rebatch", origin=origin)
+                txn.retire(rec.address, rec.generation, f"rerun as generation {generation} (rebatch)")
+                planned.append((rec, generation, intent))
+        return planned
+
+
+def rerun_new_generations(
+    items: list[Recorded],
+    expansion: Expansion,
+    state: State,
+    *,
+    env: Mapping[str, str],
+    emit: Callable[[Event], None],
+    info: Mapping[str, Any],
+    parallelism: int,
+) -> Report:
+    return Applier(
+        as_plan(items, expansion),
+        expansion,
+        state,
+        env=env,
+        emit=emit,
+        info=info,
+        parallelism=parallelism,
+        operation="rerun",
+    ).run()

@@ -1,0 +1,253 @@
+"""Loading: YAML text -> located schema and semantic checks -> a Manifest value."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from runner.domain.fingerprint import digest_bytes
+from runner.domain.model import (
+    DEFAULT_MAX_JOBS,
+    DEFAULT_SHOTS,
+    LOCAL_TARGET,
+    Attrs,
+    Batch,
+    BatchJob,
+    Budget,
+    Job,
+    Manifest,
+    Matrix,
+    Session,
+    Target,
+    Workload,
+)
+from runner.errors import Location, ManifestError, Problem, RunnerError
+from runner.manifest import schema, semantic
+from runner.manifest.programs import ProgramReader
+from runner.manifest.source import Path, Source, parse
+
+_TARGET_FIELDS = {"provider", "target", "options", "tags", "metadata", "description", "price"}
+
+
+def read_text(path: str) -> bytes:
+    """The manifest's bytes, or a one-line error naming the file."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise RunnerError(f"manifest not found: {path}") from None
+    except IsADirectoryError:
+        raise RunnerError(f"{path} is a directory; give the manifest file") from None
+    except OSError as exc:
+        raise RunnerError(f"cannot read manifest {path}: {exc.strerror}") from None
+
+
+def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | None = None) -> Manifest:
+    """Load and validate a manifest; raise ManifestError with every problem found.
+
+    `env` locates the program-inspection cache (runner.inspections); None means no cache.
+    """
+    raw = read_text(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError([Problem(Location(path, 1, 1), f"not UTF-8 text: {exc.reason}")]) from None
+    source = parse(text, path)
+    if source.data is None:
+        raise ManifestError(source.problems)
+    from runner.manifest import verdicts
+
+    root = verdicts.cache_root(env) if env is not None else None
+    digest = digest_bytes(raw)
+    clean = not source.problems and verdicts.known_valid(root, digest, schema.schema_digest())
+    found = [] if clean else schema.check_paths(source)
+    if not found and not source.problems and not clean:
+        verdicts.remember_valid(root, digest, schema.schema_digest())
+    problems = list(source.problems) + [p for _, p in found]
+    if not isinstance(source.data, dict) or any(len(path) == 0 for path, _ in found):
+        raise ManifestError(problems)
+    broken = {_broken_part(path) for path, _ in found}
+    builder = _Builder(source, path, broken, check_programs, verdicts.cache_dir(env) if env is not None else None)
+    manifest = builder.build(digest)
+    problems += builder.reader.problems
+    problems += semantic.check(manifest, source, builder.broken, builder.reader)
+    if problems:
+        raise ManifestError(problems)
+    return manifest
+
+
+_SECTIONS = ("targets", "sessions", "jobs", "batches", "workloads")
+
+
+def _broken_part(path: Path) -> Path:
+    """What a schema error disqualifies: one resource in a section, else a whole top-level key."""
+    return path[:2] if len(path) >= 2 and path[0] in _SECTIONS else path[:1]
+
+
+class _Builder:
+    """Builds model values from schema-valid sections, reading program files on the way."""
+
+    def __init__(self, source: Source, path: str, broken: set[Path], check_programs: bool, cache: str | None) -> None:
+        self.source, self.data = source, source.data
+        self.broken = broken
+        self.reader = ProgramReader(source, path, check_programs, cache)
+        defaults = self.data.get("defaults", {}) if ("defaults",) not in broken else {}
+        self.shots = int(defaults.get("shots", DEFAULT_SHOTS))
+        self.tags = tuple(defaults.get("tags", ()))
+        self.metadata: Mapping[str, Any] = defaults.get("metadata", {})
+        self.default_target = defaults.get("target", LOCAL_TARGET)
+
+    def build(self, digest: str) -> Manifest:
+        d = self.data
+        return Manifest(
+            path=self.source.file,
+            base_dir=self.reader.base_dir,
+            digest=digest,
+            project=str(d.get("project", "")),
+            max_jobs=int(d.get("max_jobs", DEFAULT_MAX_JOBS)) if ("max_jobs",) not in self.broken else DEFAULT_MAX_JOBS,
+            targets=self._targets(),
+            sessions=self._each("sessions", self._session),
+            jobs=self._each("jobs", self._job),
+            batches=self._each("batches", self._batch),
+            workloads=self._each("workloads", self._workload),
+            budget=_budget(d.get("budget")) if ("budget",) not in self.broken else None,
+        )
+
+    def _each(self, section: str, make: Any) -> dict[str, Any]:
+        items = self.data.get(section) or {}
+        if (section,) in self.broken or not isinstance(items, dict):
+            return {}
+        built = {}
+        for name, body in items.items():
+            if (section, name) in self.broken:
+                continue
+            value = make(name, body, (section, name))
+            if value is None:
+                self.broken.add((section, name))
+            else:
+                built[name] = value
+        return built
+
+    def _targets(self) -> dict[str, Target]:
+        targets = self._each("targets", self._target)
+        targets.setdefault(LOCAL_TARGET, Target(LOCAL_TARGET, "local", "local.aer", {}, {}))
+        return targets
+
+    def _target(self, name: str, body: dict[str, Any], path: Path) -> Target:
+        from runner import providers
+
+        provider = body["provider"]
+        default = providers.spec(provider).default_target if provider in providers.REGISTRY else None
+        config = {k: v for k, v in body.items() if k not in _TARGET_FIELDS}
+        return Target(
+            name=name,
+            provider=provider,
+            target=str(body.get("target") or default or ""),
+            options=body.get("options", {}),
+            config=config,
+            tags=tuple(body.get("tags", ())),
+            metadata=body.get("metadata", {}),
+            path=path,
+            price=body.get("price", {}),
+        )
+
+    def _attrs(self, body: Mapping[str, Any]) -> Attrs:
+        tags = tuple(sorted(set(self.tags) | set(body.get("tags", ()))))
+        return Attrs(tags=tags, metadata={**self.metadata, **body.get("metadata", {})}, name=body.get("name"))
+
+    def _session(self, name: str, body: dict[str, Any], path: Path) -> Session:
+        return Session(
+            name=name,
+            target=body["target"],
+            job_failure_policy=body.get("job_failure_policy", "abort"),
+            priority=body.get("priority"),
+            keep_open=bool(body.get("keep_open", False)),
+            attrs=self._attrs(body),
+            protect=bool(body.get("protect", False)),
+            path=path,
+        )
+
+    def _job(self, name: str, body: dict[str, Any], path: Path) -> Job | None:
+        if "programs" in body:
+            read = [self.reader.qasm(p, (*path, "programs", i)) for i, p in enumerate(body["programs"])]
+        else:
+            read = [self.reader.qasm(body["program"], (*path, "program"))]
+        programs = tuple(p for p in read if p is not None)
+        if len(programs) != len(read):
+            return None
+        sessions = self.data.get("sessions") or {}
+        session = body.get("session")
+        session_target = sessions.get(session, {}).get("target") if isinstance(sessions, dict) else None
+        target = body.get("target") or session_target or self.default_target
+        return Job(
+            name=name,
+            target=target,
+            session=session,
+            programs=programs,
+            shots=int(body.get("shots", self.shots)),
+            params=body.get("params", {}),
+            matrix=_matrix(body.get("matrix")),
+            options=body.get("options", {}),
+            priority=body.get("priority"),
+            attrs=self._attrs(body),
+            protect=bool(body.get("protect", False)),
+            path=path,
+        )
+
+    def _batch(self, name: str, body: dict[str, Any], path: Path) -> Batch | None:
+        sequence = self.reader.sequence(body["sequence"], (*path, "sequence"))
+        if sequence is None:
+            return None
+        runs = int(body.get("runs", self.shots))
+        jobs = tuple(
+            BatchJob(j.get("name"), int(j.get("runs", runs)), j.get("variables", {}), (*path, "jobs", i))
+            for i, j in enumerate(body.get("jobs", ()))
+        )
+        return Batch(
+            name=name,
+            target=body["target"],
+            sequence=sequence,
+            open=bool(body.get("open", False)),
+            runs=runs,
+            jobs=jobs,
+            matrix=_matrix(body.get("matrix")),
+            configuration=body.get("configuration", {}),
+            webhook=body.get("webhook"),
+            attrs=self._attrs(body),
+            protect=bool(body.get("protect", False)),
+            path=path,
+        )
+
+    def _workload(self, name: str, body: dict[str, Any], path: Path) -> Workload:
+        return Workload(
+            name=name,
+            target=body["target"],
+            workload_type=body["workload_type"],
+            backend=body["backend"],
+            config=body.get("config", {}),
+            attrs=self._attrs(body),
+            protect=bool(body.get("protect", False)),
+            path=path,
+        )
+
+
+def _budget(body: Mapping[str, Any] | None) -> Budget | None:
+    if body is None:
+        return None
+    limits = {k: Decimal(str(v)) for k, v in body.items() if k != "allow_unknown"}
+    return Budget(limits, bool(body.get("allow_unknown", False)))
+
+
+def _matrix(body: Mapping[str, Any] | None) -> Matrix | None:
+    if not body:
+        return None
+    axes = {k: tuple(v) for k, v in body.items() if k not in ("include", "exclude")}
+    return Matrix(axes, tuple(body.get("include", ())), tuple(body.get("exclude", ())))
+
+
+def display_path(path: str) -> str:
+    """A path as shown in messages: relative to the working directory when that is shorter."""
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else path

@@ -1,0 +1,268 @@
+"""Refresh and wait: one polling mechanism over every provider.
+
+A cycle observes the resources that can still change (finished ones never do, so a state of
+10,000 finished jobs costs no request), grouped per target so each provider can use its list
+and filter calls, fetches results of jobs that finished, and records what changed in one
+transaction under a short lease. `wait` repeats cycles with exponential back-off and jitter,
+always bounded by its timeout; a status the provider reports but runner does not know is
+surfaced and not waited on.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner import providers
+from runner.domain import address as addresses
+from runner.domain.events import Event, Notice, StatusChanged
+from runner.domain.model import Target
+from runner.errors import ProviderError, RunnerError
+from runner.providers.base import SUCCEEDED, TERMINAL, UNKNOWN, Context, Observation, Provider, RemoteRef, Result
+from runner.state import Lease, State
+
+RESULT_KINDS = ("job", "batch_job", "workload")
+
+
+@dataclass
+class Cycle:
+    """What one refresh cycle saw."""
+
+    observed: int = 0
+    changed: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: int = 0
+    statuses: dict[str, str] = field(default_factory=dict)  # every selected address, as of this cycle
+
+
+def target_from(raw: Mapping[str, Any]) -> Target:
+    return Target(**{**raw, "tags": tuple(raw.get("tags", ())), "path": tuple(raw.get("path", ()))})
+
+
+class Providers:
+    """Providers for the targets recorded in a state file, each built once (on the calling thread)."""
+
+    def __init__(self, state: State, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.targets = state.targets()
+        self.built: dict[str, Provider] = {}
+
+    def get(self, name: str) -> Provider:
+        if name not in self.built:
+            if name not in self.targets:
+                raise RunnerError(f"target '{name}' is not recorded in the state; apply the manifest first")
+            raw, base_dir = self.targets[name]
+            self.built[name] = providers.make(target_from(raw), Context(self.env, base_dir))
+        return self.built[name]
+
+    def close(self) -> None:
+        for provider in self.built.values():
+            provider.shutdown()
+
+
+class Poller:
+    """Observes tracked resources through their providers and records what changed."""
+
+    def __init__(
+        self, state: State, *, env: Mapping[str, str], emit: Callable[[Event], None], lock_timeout: float = 0.0
+    ) -> None:
+        self.state, self.env, self.emit = state, env, emit
+        self.lock_timeout = lock_timeout
+        self.pool = Providers(state, env)
+
+    def provider(self, name: str) -> Provider:
+        return self.pool.get(name)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def requests(self) -> int:
+        return sum(int(getattr(getattr(p, "http", None), "calls", 0)) for p in self.pool.built.values())
+
+    def selected(self, patterns: Sequence[str], kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Tracked resources matching the patterns (all when none), optionally only some kinds."""
+        rows = self.state.tracked()
+        if patterns:
+            chosen = set(addresses.select([r["address"] for r in rows], patterns))
+            rows = [r for r in rows if r["address"] in chosen]
+        if kinds:
+            rows = [r for r in rows if r["kind"] in kinds]
+        return rows
+
+    def cycle(self, patterns: Sequence[str] = (), kinds: Sequence[str] = ()) -> Cycle:
+        """Observe what can still change, fetch results of what finished, record it."""
+        report = Cycle()
+        before = self.requests()
+        rows = self.selected(patterns, kinds)
+        live = [r for r in rows if r["status"] not in TERMINAL]
+        seen = self._observe(live, report)
+        missing = [
+            r
+            for r in rows
+            if r["kind"] in RESULT_KINDS
+            and not r["has_result"]
+            and (seen.get(r["address"], Observation("", r["status"])).status == SUCCEEDED)
+        ]
+        results = self._results(missing, report)
+        self._record(live, seen, results, report)
+        report.statuses = {
+            r["address"]: seen[r["address"]].status if r["address"] in seen else r["status"] for r in rows
+        }
+        report.requests = self.requests() - before
+        return report
+
+    def _observe(self, rows: list[dict[str, Any]], report: Cycle) -> dict[str, Observation]:
+        by_target: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_target.setdefault(row["target"], []).append(row)
+        seen: dict[str, Observation] = {}
+        for name, group in sorted(by_target.items()):
+            refs = [RemoteRef(r["kind"], r["remote_id"], r["parent_remote_id"]) for r in group]
+            try:
+                observations = self.provider(name).observe(refs)
+            except ProviderError as exc:
+                report.errors.append(f"target {name}: {exc.message}")
+                continue
+            seen.update({r["address"]: o for r, o in zip(group, observations, strict=True)})
+            report.observed += len(group)
+        return seen
+
+    def _results(self, rows: list[dict[str, Any]], report: Cycle) -> dict[str, tuple[int, Result]]:
+        found: dict[str, tuple[int, Result]] = {}
+        for row in rows:
+            ref = RemoteRef(row["kind"], row["remote_id"], row["parent_remote_id"])
+            try:
+                result = self.provider(row["target"]).result(ref)
+            except ProviderError as exc:
+                report.errors.append(f"{row['address']}: results: {exc.message}")
+                continue
+            if result is not None:
+                found[row["address"]] = (row["generation"], result)
+        return found
+
+    def _record(
+        self,
+        live: list[dict[str, Any]],
+        seen: dict[str, Observation],
+        results: dict[str, tuple[int, Result]],
+        report: Cycle,
+    ) -> None:
+        changes = [
+            (r, seen[r["address"]]) for r in live if r["address"] in seen and seen[r["address"]].status != r["status"]
+        ]
+        if not changes and not results:
+            self._classify(live, seen, report)
+            return
+        with Lease(self.state, "refresh").acquire(self.lock_timeout), self.state.transaction() as txn:
+            for row, obs in changes:
+                txn.observe(row["address"], obs)
+            for addr, (generation, result) in results.items():
+                txn.record_result(addr, generation, result)
+        for row, obs in changes:
+            report.changed.append(row["address"])
+            self.emit(StatusChanged(row["address"], row["status"], obs.status, obs.raw_status, dict(obs.detail)))
+        self._classify(live, seen, report)
+
+    def _classify(self, live: list[dict[str, Any]], seen: dict[str, Observation], report: Cycle) -> None:
+        for row in live:
+            status = seen[row["address"]].status if row["address"] in seen else row["status"]
+            if status == UNKNOWN:
+                report.unknown.append(row["address"])
+            elif status not in TERMINAL:
+                report.pending.append(row["address"])
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Poll intervals: start small, grow by `factor` up to `cap`, with jitter."""
+
+    first: float = 0.5
+    factor: float = 1.6
+    cap: float = 15.0
+
+    def delays(self, rng: random.Random) -> Any:
+        delay = self.first
+        while True:
+            yield delay * rng.uniform(0.8, 1.2)
+            delay = min(self.cap, delay * self.factor)
+
+
+def wait(
+    poller: Poller,
+    patterns: Sequence[str],
+    timeout: float,
+    *,
+    backoff: Backoff | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+    progress: Callable[[Cycle], None] | None = None,
+) -> Cycle:
+    """Cycle until nothing selected can still change, or the timeout passes (then raise).
+
+    Without patterns it waits for what produces results (jobs, batch jobs, workloads): an open
+    session or batch is meant to stay open, so it is waited on only when named. `progress`
+    sees every cycle's report.
+    """
+    kinds = () if patterns else RESULT_KINDS
+    deadline = clock() + timeout
+    delays = (backoff or Backoff()).delays(rng or random.Random())
+    warned: set[str] = set()
+    while True:
+        report = poller.cycle(patterns, kinds)
+        if progress is not None:
+            progress(report)
+        for addr in sorted(set(report.unknown) - warned):
+            warned.add(addr)
+            poller.emit(
+                Notice(f"{addr}: the provider reports a status runner does not know; not waiting for it", "warning")
+            )
+        if not report.pending:
+            return report
+        remaining = deadline - clock()
+        if remaining <= 0:
+            more = f" and {len(report.pending) - 5} more" if len(report.pending) > 5 else ""
+            shown = ", ".join(report.pending[:5]) + more
+            raise RunnerError(f"timed out after {timeout:g}s with {len(report.pending)} still running: {shown}")
+        sleep(min(next(delays), remaining))
+
+
+def cancel(
+    poller: Poller, patterns: Sequence[str], *, index: int | None = None, allow_protected: bool = False
+) -> list[tuple[str, Observation]]:
+    """Cancel selected resources that can still run; protected ones only with allow_protected."""
+    rows = poller.selected(patterns)
+    if not rows:
+        raise RunnerError(f"no recorded resource matches {' '.join(patterns)}")
+    protected = [r["address"] for r in rows if r["protect"] and not allow_protected]
+    if protected:
+        raise RunnerError(f"refusing to cancel protected {', '.join(protected)}: name them with --allow-protected")
+    done: list[tuple[str, Observation]] = []
+    for row in rows:
+        if row["status"] in TERMINAL:
+            poller.emit(Notice(f"{row['address']}: already {row['status']}; nothing to cancel"))
+            continue
+        ref = RemoteRef(row["kind"], row["remote_id"], row["parent_remote_id"])
+        provider = poller.provider(row["target"])
+        if index is not None:
+            cancel_index = getattr(provider, "cancel_index", None)
+            if cancel_index is None:
+                raise RunnerError(f"{row['address']}: {row['target']} jobs have no sub-job index to cancel")
+            obs = cancel_index(ref, index)
+        else:
+            obs = provider.cancel(ref)
+        done.append((row["address"], obs))
+    if done:
+        by_remote = {r["remote_id"]: r["address"] for r in poller.state.tracked()}
+        with Lease(poller.state, "cancel").acquire(poller.lock_timeout), poller.state.transaction() as txn:
+            for addr, obs in done:
+                txn.observe(addr, obs)
+                for child in obs.children:  # cancelling a batch cancels its jobs too
+                    if child.remote_id in by_remote:
+                        txn.observe(by_remote[child.remote_id], child)
+    return done

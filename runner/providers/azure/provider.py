@@ -1,0 +1,303 @@
+"""Azure Quantum: jobs and sessions through the workspace data-plane REST API.
+
+Every job and session id is chosen by the client from the submission token, so a PUT repeated
+after a dropped connection cannot make a second one: the workspace answers 409 for an id it
+has, and we adopt what is there. A job's input goes to the workspace's linked storage first
+(POST storage/sasUri, PUT blob), then the job is created pointing at it. Status is read with
+list calls (one request per page of 100), not one GET per job.
+
+Configuration: `workspace` (subscription_id, resource_group, name, location) is required unless
+the credentials name a connection string, which carries the workspace itself. `endpoint`
+overrides the data-plane URL (also a connection string's QuantumEndpoint), e.g. for
+`runner emulate azure`. `token_endpoint` may contain `{tenant}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from runner.domain import token
+from runner.domain.model import Attrs, Target
+from runner.errors import NotFoundError, RejectedError
+from runner.providers.azure import formats
+from runner.providers.azure.api import Item, WorkspaceApi
+from runner.providers.azure.auth import connect
+from runner.providers.azure.wire import answer, list_filter, missing, observation
+from runner.providers.base import SUCCEEDED, Context, Observation, ProviderSpec, RemoteRef, Result, Submission
+
+SPEC = ProviderSpec(
+    name="azure",
+    kinds=frozenset({"job", "session"}),
+    default_target=None,
+    required=(),  # workspace, unless a connection string gives it: checked by check_target
+    allowed=frozenset(
+        {"workspace", "endpoint", "credentials", "provider_id", "token_endpoint", "token_scope", "rate_limit"}
+    ),
+    credentials=(
+        frozenset({"api_key_env"}),
+        frozenset({"api_key_file"}),
+        frozenset({"connection_string_env"}),
+        frozenset({"connection_string_file"}),
+        frozenset({"client_id_env", "client_secret_env", "tenant_id_env"}),
+        frozenset({"client_id_env", "client_secret_file", "tenant_id_env"}),
+    ),
+    description="Azure Quantum workspace (IonQ and Quantinuum targets)",
+)
+FEW = 3  # up to this many ids are read one GET each; more are read from list pages
+PREFIXES = ("ionq.", "quantinuum.")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_RESOURCE_GROUP = re.compile(r"^[a-zA-Z][a-zA-Z0-9\-_.]{0,89}$")
+_WORKSPACE = re.compile(r"^[a-zA-Z][a-zA-Z0-9\-_]{1,49}$")
+_LOCATION = re.compile(r"^[a-z0-9]+$")
+Problems = list[tuple[tuple[str | int, ...], str]]
+
+
+def check_target(target: Target) -> Problems:
+    """Target name and workspace fields, checked without touching the network."""
+    problems: Problems = []
+    if not target.target.startswith(PREFIXES):
+        problems.append(
+            (("target",), f"azure targets runner can submit to start with ionq. or quantinuum. (got '{target.target}')")
+        )
+    block = target.config.get("workspace")
+    cred = target.config.get("credentials") or {}
+    if not block and not any(k.startswith("connection_string") for k in cred):
+        problems.append(((), "azure targets need 'workspace' unless credentials name a connection string"))
+    if isinstance(block, Mapping):
+        problems.extend(_workspace_problems(block))
+    return problems
+
+
+def _workspace_problems(block: Mapping[str, Any]) -> Problems:
+    rules = (
+        ("subscription_id", _GUID, "a GUID like 00000000-0000-0000-0000-000000000000"),
+        ("resource_group", _RESOURCE_GROUP, "1-90 letters, digits, '-', '_' or '.', starting with a letter"),
+        ("name", _WORKSPACE, "2-50 letters, digits, '-' or '_', starting with a letter"),
+        ("location", _LOCATION, "an Azure region name in lower case without spaces, like eastus"),
+    )
+    return [
+        (("workspace", key), f"workspace {key} must be {rule} (got '{block[key]}')")
+        for key, pattern, rule in rules
+        if key in block and not pattern.match(str(block[key]))
+    ]
+
+
+def make(target: Target, context: Context) -> AzureProvider:
+    return AzureProvider(target, context)
+
+
+class AzureProvider:
+    """One workspace target; safe to share between apply's worker threads."""
+
+    spec = SPEC
+
+    def __init__(
+        self, target: Target, context: Context, *, transport: Any = None, clock: Callable[[], float] | None = None
+    ) -> None:
+        problems = check_target(target)
+        if problems:
+            raise RejectedError(f"targets.{target.name}: {problems[0][1]}")
+        from runner.quantum.simulator import warm
+
+        warm(aer=False)  # qiskit's first import must not happen on one of apply's short-lived workers
+        self.target = target
+        extra = {"clock": clock} if clock else {}
+        conn = connect(target, context.env, context.base_dir, transport=transport, **extra)
+        rate = target.config.get("rate_limit")
+        self.api = WorkspaceApi(target.name, conn, transport=transport, rate_limit=float(rate) if rate else None)
+        self.http = self.api.http  # the poller counts requests here
+        self.provider_id = str(target.config.get("provider_id") or target.target.split(".", 1)[0])
+        self._since: dt.datetime | None = None  # earliest create by this instance, to narrow listings
+        self._lock = threading.Lock()
+
+    # create -----------------------------------------------------------------------------------
+    def create(self, sub: Submission) -> Observation:
+        if sub.kind == "session":
+            return self._put(sub, "sessions", self._session_body(sub))
+        if sub.kind != "job":
+            raise RejectedError(f"{sub.address}: azure targets do not run {sub.kind}s")
+        payload = self._payload(sub)
+        container = self.api.sas({"containerName": f"job-{token.as_uuid(sub.token)}"})
+        blob = self.api.upload(container, "inputData", payload.data, payload.content_type)
+        return self._put(sub, "jobs", self._job_body(sub, container, blob, payload))
+
+    def _put(self, sub: Submission, collection: str, body: Mapping[str, Any]) -> Observation:
+        path = f"/{collection}/{token.as_uuid(sub.token)}"
+        self._note_create()
+        try:
+            return observation(self.api.call("PUT", path, body=body, safe=True))
+        except NotFoundError as exc:
+            raise RejectedError(f"{sub.address}: {answer(exc.message)}") from None
+        except RejectedError as exc:
+            existing = self.api.get(path)  # 409: a repeated PUT whose first attempt got through
+            if existing is None:
+                raise RejectedError(f"{sub.address}: {answer(exc.message)}") from None
+            return observation(existing)
+
+    def _note_create(self) -> None:
+        now = dt.datetime.now(dt.timezone.utc)
+        with self._lock:
+            self._since = min(self._since or now, now)
+
+    def _payload(self, sub: Submission) -> formats.Payload:
+        from runner.quantum.qasm import ProgramError
+
+        if len(sub.programs) != 1:
+            raise RejectedError(f"{sub.address}: azure jobs take a single program")
+        try:
+            return _convert(sub, self.target.target)
+        except (formats.FormatError, ProgramError) as exc:
+            raise RejectedError(f"{sub.address}: {exc}") from None
+
+    def _job_body(self, sub: Submission, container: str, blob: str, payload: formats.Payload) -> dict[str, Any]:
+        params = {**self.target.options, **sub.spec.get("options", {}), "shots": int(sub.spec["shots"])}
+        body: dict[str, Any] = {
+            "name": sub.attrs.name or sub.address,
+            "providerId": self.provider_id,
+            "target": self.target.target,
+            "itemType": "Job",
+            "containerUri": container,
+            "inputDataUri": blob,
+            "inputDataFormat": payload.input_format,
+            "outputDataFormat": payload.output_format,
+            "inputParams": params,
+            # how to turn the results back into counts; SDK 2.x reads metadata as strings only
+            "metadata": {"runner.address": sub.address, "runner.layout": json.dumps(payload.layout)},
+            "tags": list(sub.attrs.tags),
+        }
+        if sub.parent is not None:
+            body["sessionId"] = sub.parent.remote_id
+        return _with_priority(body, sub)
+
+    def _session_body(self, sub: Submission) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": sub.attrs.name or f"session-{token.as_uuid(sub.token)}",
+            "providerId": self.provider_id,
+            "target": self.target.target,
+            "itemType": "Session",
+            "jobFailurePolicy": str(sub.spec.get("job_failure_policy") or "abort").capitalize(),
+            "tags": list(sub.attrs.tags),
+        }
+        return _with_priority(body, sub)
+
+    def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:
+        raise RejectedError("azure targets have no batches: put the jobs in a session instead")
+
+    # read -------------------------------------------------------------------------------------
+    def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
+        jobs = [r for r in refs if r.kind != "session"]
+        sessions = [r for r in refs if r.kind == "session"]
+        found = {**self._read_jobs(jobs), **self._read_sessions(sessions)}
+        return [observation(found[r.remote_id]) if r.remote_id in found else missing(r.remote_id) for r in refs]
+
+    def _read_jobs(self, refs: Sequence[RemoteRef]) -> dict[str, Item]:
+        if len(refs) <= FEW:
+            return self._read_each("jobs", refs)
+        found: dict[str, Item] = {}
+        newest_first = {"orderby": "CreationTime desc"}
+        for parent in sorted({r.parent_id for r in refs if r.parent_id}):
+            ids = {r.remote_id for r in refs if r.parent_id == parent}
+            found.update(self.api.scan(f"/sessions/{parent}/jobs", newest_first, ids))
+        rest = {r.remote_id for r in refs} - set(found)
+        if rest:
+            narrowed = {**newest_first, "filter": list_filter(self.target.target, self._since)}
+            found.update(self.api.scan("/jobs", narrowed, rest))
+        unlisted = [r for r in refs if r.remote_id not in found]
+        if 0 < len(unlisted) <= FEW:  # e.g. made before the target name changed: ask for them by id
+            found.update(self._read_each("jobs", unlisted))
+        return found
+
+    def _read_sessions(self, refs: Sequence[RemoteRef]) -> dict[str, Item]:
+        if len(refs) <= FEW:
+            return self._read_each("sessions", refs)
+        params = {"filter": list_filter(self.target.target, self._since), "orderby": "CreationTime desc"}
+        return self.api.scan("/sessions", params, {r.remote_id for r in refs})
+
+    def _read_each(self, collection: str, refs: Sequence[RemoteRef]) -> dict[str, Item]:
+        items = {r.remote_id: self.api.get(f"/{collection}/{r.remote_id}") for r in refs}
+        return {k: v for k, v in items.items() if v is not None}
+
+    def describe(self) -> dict[str, Any]:
+        """The target's status as the workspace reports it (availability, queue time, qubits)."""
+        for page in self.api.pages("/providerStatus", {}):
+            for provider in page:
+                for status in provider.get("targets") or []:
+                    if status.get("id") == self.target.target:
+                        return {"provider_id": provider.get("id"), **status}
+        return {"target": self.target.target, "note": "not listed in providerStatus"}
+
+    def list_tagged(self, tag: str) -> list[Observation]:
+        """Jobs on this target carrying a tag (the list call cannot filter tags: they are checked here)."""
+        found = []
+        for page in self.api.pages("/jobs", {"filter": list_filter(self.target.target, None)}):
+            for item in page:
+                if tag in (item.get("tags") or []):
+                    obs = observation(item)
+                    found.append(
+                        Observation(obs.remote_id, obs.status, obs.raw_status, {**obs.detail, "name": item.get("name")})
+                    )
+        return found
+
+    def result(self, ref: RemoteRef) -> Result | None:
+        job = self.api.get(f"/jobs/{ref.remote_id}")
+        if job is None or observation(job).status != SUCCEEDED or not job.get("outputDataUri"):
+            return None
+        raw = self.api.download(str(job["outputDataUri"]))
+        layout = json.loads((job.get("metadata") or {}).get("runner.layout") or "{}")
+        shots = int((job.get("inputParams") or {}).get("shots") or 0)
+        output_format = str(job.get("outputDataFormat"))
+        try:
+            parsed = formats.read(output_format, raw, layout, shots)
+        except formats.FormatError as exc:
+            raise RejectedError(f"job {ref.remote_id}: {exc}") from None
+        data = {"format": output_format, "target": job.get("target"), "raw": parsed.summary}
+        return Result(counts=(parsed.counts,), shots=parsed.shots, data=data)
+
+    def find(self, sub: Submission, since: float | None = None) -> list[Observation]:
+        collection = "sessions" if sub.kind == "session" else "jobs"
+        item = self.api.get(f"/{collection}/{token.as_uuid(sub.token)}")
+        return [observation(item)] if item is not None else []
+
+    # change -----------------------------------------------------------------------------------
+    def cancel(self, ref: RemoteRef) -> Observation:
+        if ref.kind == "session":
+            return self.close(ref)
+        path = f"/jobs/{ref.remote_id}"
+        try:
+            self.api.call("POST", f"{path}:cancel", safe=True)  # asking twice to cancel is harmless
+        except NotFoundError:
+            raise
+        except RejectedError:
+            pass  # already finished: the GET below says how
+        return observation(self.api.call("GET", path))
+
+    def update(self, ref: RemoteRef, attrs: Attrs) -> None:
+        """Rename or retag a job in place; sessions have no update call, so for them nothing is sent."""
+        if ref.kind == "session":
+            return
+        patch: dict[str, Any] = {"tags": list(attrs.tags)}
+        if attrs.name:
+            patch["name"] = attrs.name
+        merge = {"Content-Type": "application/merge-patch+json"}
+        self.api.call("PATCH", f"/jobs/{ref.remote_id}", body=patch, safe=True, headers=merge)
+
+    def close(self, ref: RemoteRef) -> Observation:
+        return observation(self.api.call("POST", f"/sessions/{ref.remote_id}:close", safe=True))
+
+    def shutdown(self) -> None:
+        self.api.close()
+
+
+def _convert(sub: Submission, target: str) -> formats.Payload:
+    return formats.payload_for(target, sub.programs[0], sub.spec.get("params", {}))
+
+
+def _with_priority(body: dict[str, Any], sub: Submission) -> dict[str, Any]:
+    if sub.spec.get("priority"):
+        body["priority"] = str(sub.spec["priority"]).capitalize()
+    return body

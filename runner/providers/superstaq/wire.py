@@ -1,0 +1,208 @@
+"""Superstaq wire facts shared by both API versions: statuses, aggregation, counts, job bodies.
+
+Statuses: v0.2.0 says `Done`, `Canceled` or `Cancelled` (the service passes the vendor's
+spelling through), v0.3.0 says lower-case CircuitStatus values. A multi-circuit job's overall
+status follows the v0.3.0 STATUS_PRIORITY_ORDER for both versions: any circuit still in
+progress decides, then failed, then cancelled, and completed only when nothing failed or was
+cancelled. A status runner does not know ranks right after the in-progress ones, so a job is
+never reported finished while one of its circuits says something unknown.
+
+Counts: the service reports bitstrings big-endian (classical bit 0 first); runner keeps
+qiskit's `get_counts()` format (little-endian, registers separated by spaces).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from runner.providers.base import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, UNKNOWN, Observation, Result
+
+if TYPE_CHECKING:
+    from runner.providers.http import HttpClient
+
+TOKEN_TAG = "runner-token:"
+UNKNOWN_RANK = 8  # after every in-progress status, before every finished one
+
+# raw status -> (rank in the aggregation order, runner status)
+V3_STATUSES: dict[str, tuple[int, str]] = {
+    "received": (0, PENDING),
+    "awaiting_compile": (1, PENDING),
+    "awaiting_submission": (2, PENDING),
+    "awaiting_simulation": (3, PENDING),
+    "compiling": (4, RUNNING),
+    "simulating": (5, RUNNING),
+    "running": (6, RUNNING),
+    "pending": (7, PENDING),
+    "failed": (9, FAILED),
+    "cancelled": (10, CANCELLED),
+    "unrecognized": (11, FAILED),
+    "completed": (12, SUCCEEDED),
+    "deleted": (13, CANCELLED),
+}
+# v0.2.0 names placed at the rank of their v0.3.0 counterpart
+V2_STATUSES: dict[str, tuple[int, str]] = {
+    "Submitted": (0, PENDING),
+    "Ready": (2, PENDING),
+    "Running": (6, RUNNING),
+    "Queued": (7, PENDING),
+    "Failed": (9, FAILED),
+    "Canceled": (10, CANCELLED),
+    "Cancelled": (10, CANCELLED),
+    "Done": (12, SUCCEEDED),
+    "Deleted": (13, CANCELLED),
+}
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """One circuit of a remote job, as either API version reports it."""
+
+    status: str
+    error: str | None = None
+    counts: Mapping[str, float] | None = None
+    shots: int | None = None
+    qpy: str | None = None  # the input circuit, base64 QPY
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A remote job: its id in runner's terms and its circuits, in submission order."""
+
+    remote_id: str
+    target: str
+    circuits: tuple[Circuit, ...]
+
+
+def aggregate(statuses: Sequence[str], table: Mapping[str, tuple[int, str]]) -> tuple[str, str]:
+    """(raw status, runner status) of a multi-circuit job, by the priority order."""
+    if not statuses:
+        return "", UNKNOWN
+    raw = min(statuses, key=lambda s: table.get(s, (UNKNOWN_RANK, UNKNOWN))[0])
+    return raw, table.get(raw, (UNKNOWN_RANK, UNKNOWN))[1]
+
+
+def observation(view: JobView, table: Mapping[str, tuple[int, str]]) -> Observation:
+    """The runner observation of a job view; failure texts go into detail["error"]."""
+    statuses = [c.status for c in view.circuits]
+    raw, status = aggregate(statuses, table)
+    detail: dict[str, Any] = {"statuses": statuses}
+    if status == FAILED:
+        detail["error"] = _errors(view, table)
+    return Observation(view.remote_id, status, raw, detail)
+
+
+def _errors(view: JobView, table: Mapping[str, tuple[int, str]]) -> str:
+    failed = [(i, c) for i, c in enumerate(view.circuits) if table.get(c.status, (0, ""))[1] == FAILED]
+    texts = [c.error or f"status {c.status}" for _, c in failed]
+    if len(view.circuits) == 1:
+        return texts[0]
+    return "; ".join(f"circuit {i}: {text}" for (i, _), text in zip(failed, texts, strict=True))
+
+
+def result(view: JobView, table: Mapping[str, tuple[int, str]], data: Mapping[str, Any]) -> Result | None:
+    """Counts in runner's format once every circuit has completed, else None."""
+    if any(table.get(c.status, (0, ""))[1] != SUCCEEDED or c.counts is None for c in view.circuits):
+        return None
+    counts = tuple(runner_counts(c.counts or {}, creg_sizes(c.qpy)) for c in view.circuits)
+    shots = next((c.shots for c in view.circuits if c.shots), sum(counts[0].values()))
+    return Result(counts=counts, shots=int(shots), data=dict(data))
+
+
+def runner_counts(big_endian: Mapping[str, float], sizes: Sequence[int]) -> dict[str, int]:
+    """Big-endian bitstrings (classical bit 0 first) as qiskit get_counts() keys."""
+    out: dict[str, int] = {}
+    for key, value in big_endian.items():
+        bits = key.replace(" ", "")[::-1]
+        if len(sizes) > 1 and sum(sizes) == len(bits):
+            bits = _split_registers(bits, sizes)
+        out[bits] = out.get(bits, 0) + round(value)
+    return dict(sorted(out.items()))
+
+
+def _split_registers(little_endian: str, sizes: Sequence[int]) -> str:
+    # qiskit prints the first register rightmost, the last one leftmost
+    chunks, end = [], len(little_endian)
+    for size in sizes:
+        chunks.append(little_endian[end - size : end])
+        end -= size
+    return " ".join(reversed(chunks))
+
+
+def creg_sizes(qpy: str | None) -> list[int]:
+    """Classical register sizes of the first circuit in a QPY payload ([] if unreadable)."""
+    if not qpy:
+        return []
+    try:
+        from runner.quantum.circuits import from_qpy_b64
+
+        return [len(r) for r in from_qpy_b64(qpy)[0].cregs]
+    except Exception:  # a circuit we cannot read only loses the register spacing
+        return []
+
+
+def carries_token(qpy: str, token: str) -> bool:
+    """Whether a QPY payload holds a circuit named or annotated with this submission token."""
+    try:
+        raw = base64.b64decode(qpy)
+    except (binascii.Error, ValueError):
+        return False
+    if token.encode() not in raw:  # cheap filter before deserialising
+        return False
+    from runner.quantum.circuits import from_qpy_b64
+
+    try:
+        circuits = from_qpy_b64(qpy)
+    except Exception:
+        return False
+    return any(token in c.name or (c.metadata or {}).get("runner_token") == token for c in circuits)
+
+
+def split_options(options: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """(method, the other options): `method` is a top-level field in both versions."""
+    rest = dict(options)
+    method = rest.pop("method", None)
+    return (str(method) if method is not None else None), rest
+
+
+def v2_options(options: Mapping[str, Any]) -> str:
+    """v0.2.0 carries options as a JSON string inside the JSON body."""
+    return json.dumps(dict(options), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One job to create, independent of the API version."""
+
+    circuits: str  # base64 QPY of every circuit, in order
+    target: str
+    shots: int
+    options: Mapping[str, Any]
+    priority: str | None
+    tags: tuple[str, ...]
+    metadata: Mapping[str, Any]
+    token: str
+
+
+def chunks(items: Sequence[str], size: int) -> list[list[str]]:
+    """Items in consecutive groups of at most `size`."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+class Dialect(Protocol):
+    """What differs between API versions (superstaq_v2.V2, superstaq_v3.V3)."""
+
+    @property
+    def table(self) -> Mapping[str, tuple[int, str]]: ...
+
+    def create(self, http: HttpClient, req: JobRequest) -> tuple[str, str | None]: ...
+
+    def fetch(self, http: HttpClient, remote_ids: Sequence[str]) -> dict[str, JobView]: ...
+
+    def cancel(self, http: HttpClient, remote_id: str, index: int | None) -> None: ...
+
+    def find(self, http: HttpClient, token: str, target: str, since: float | None) -> list[JobView]: ...

@@ -1,0 +1,87 @@
+"""Programs as qiskit circuits, and the serialisations providers take (OpenQASM 2 text, QPY)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from runner.domain.model import Program
+from runner.quantum.qasm import parse
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+# The gates qelib1.inc offers: what OpenQASM 2 text is lowered to, and what cost estimates count.
+QASM2_BASIS = (
+    "u1",
+    "u2",
+    "u3",
+    "cx",
+    "id",
+    "x",
+    "y",
+    "z",
+    "h",
+    "s",
+    "sdg",
+    "t",
+    "tdg",
+    "rx",
+    "ry",
+    "rz",
+    "cz",
+    "swap",
+    "ccx",
+    "measure",
+    "reset",
+)
+
+
+def bound(program: Program, params: Mapping[str, Any], name: str | None = None) -> QuantumCircuit:
+    """Parse a program and bind its inputs; `name` labels the circuit (it travels with QPY).
+
+    The parse is cached per program (sweeps bind many values into one parse); the caller always gets
+    its own copy to change.
+    """
+    parsed = _parsed(program.text, program.include_dir)
+    if parsed.parameters:
+        by_name = {p.name: p for p in parsed.parameters}
+        circuit = parsed.assign_parameters({by_name[k]: float(v) for k, v in params.items() if k in by_name})
+    else:
+        circuit = parsed.copy()
+    if name:
+        circuit.name = name
+    return circuit
+
+
+@lru_cache(maxsize=64)
+def _parsed(text: str, include_dir: str | None) -> QuantumCircuit:
+    return parse(text, include_dir)
+
+
+def qasm2_text(circuit: QuantumCircuit) -> str:
+    """OpenQASM 2 for providers that take it, after lowering gates qelib1.inc lacks."""
+    import qiskit.qasm2
+    from qiskit import transpile
+
+    lowered = transpile(circuit, basis_gates=list(QASM2_BASIS), optimization_level=0)
+    return str(qiskit.qasm2.dumps(lowered))
+
+
+def qpy_b64(circuits: Sequence[QuantumCircuit]) -> str:
+    """Circuits as base64-encoded QPY (what qiskit-superstaq sends)."""
+    from qiskit import qpy
+
+    buffer = io.BytesIO()
+    qpy.dump(list(circuits), buffer)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def from_qpy_b64(text: str) -> list[QuantumCircuit]:
+    from qiskit import qpy
+
+    loaded: list[QuantumCircuit] = qpy.load(io.BytesIO(base64.b64decode(text)))
+    return loaded

@@ -1,0 +1,116 @@
+"""refresh, wait and cancel over a scripted provider: requests, statuses, bounds."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import fake_provider
+import pytest
+
+from runner import providers
+from runner.domain.events import Event, Notice, StatusChanged
+from runner.domain.model import Attrs, Target
+from runner.domain.resources import Desired
+from runner.errors import RunnerError
+from runner.operate.poll import Backoff, Poller, cancel, wait
+from runner.providers.base import Observation
+from runner.state import State
+
+
+@pytest.fixture(autouse=True)
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(providers.REGISTRY, "fake", "fake_provider")
+    fake_provider.SCRIPT.clear()
+    fake_provider.CALLS.clear()
+    yield
+
+
+def seed_state(path: Path, statuses: dict[str, str], protect: set[str] = frozenset()) -> State:  # type: ignore[assignment]
+    st = State.open(str(path), create=True)
+    with st.transaction() as txn:
+        txn.save_targets({"t": Target("t", "fake", "fake", {}, {})}, str(path.parent))
+        for i, (addr, status) in enumerate(sorted(statuses.items())):
+            d = Desired(addr, "job", addr, "t", "fake", None, {"i": i}, Attrs(), f"{i:064d}", protect=addr in protect)
+            intent = txn.start(d, 1, f"tok{i}", None)
+            txn.succeed(addr, 1, Observation(f"r{i}", status), intent)
+    return st
+
+
+def collect() -> tuple[list[Event], object]:
+    events: list[Event] = []
+    return events, events.append
+
+
+def test_refresh_of_finished_jobs_makes_no_request(tmp_path: Path) -> None:
+    st = seed_state(tmp_path / "s.db", {f"job.j{i}": "succeeded" for i in range(10_000)})
+    _events, emit = collect()
+    with st.transaction() as txn:  # results already fetched: nothing left to ask for
+        for i in range(10_000):
+            txn.record_result(f"job.j{i}", 1, fake_provider.FakeProvider().result(None))  # type: ignore[arg-type]
+    fake_provider.CALLS.clear()
+    cycle = Poller(st, env={}, emit=emit).cycle()  # type: ignore[arg-type]
+    assert (cycle.observed, cycle.requests, fake_provider.CALLS) == (0, 0, [])
+
+
+def test_cycle_records_changes_and_fetches_results(tmp_path: Path) -> None:
+    st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "running"})
+    fake_provider.SCRIPT.update({"r0": ["running"], "r1": ["succeeded"]})
+    events, emit = collect()
+    cycle = Poller(st, env={}, emit=emit).cycle()  # type: ignore[arg-type]
+    assert (cycle.changed, cycle.pending) == (["job.a", "job.b"], ["job.a"])
+    assert fake_provider.CALLS == ["observe", "result"]  # one observe call for both jobs
+    assert [(e.address, e.before, e.after) for e in events if isinstance(e, StatusChanged)] == [
+        ("job.a", "pending", "running"),
+        ("job.b", "running", "succeeded"),
+    ]
+    assert st.results("job.b")[0]["counts"] == [{"0": 7}]
+
+
+def test_wait_backs_off_and_is_bounded(tmp_path: Path) -> None:
+    st = seed_state(tmp_path / "s.db", {"job.a": "pending"})
+    fake_provider.SCRIPT["r0"] = ["pending"]
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(s: float) -> None:
+        sleeps.append(s)
+        now[0] += s
+
+    _events, emit = collect()
+    with pytest.raises(RunnerError) as caught:
+        wait(
+            Poller(st, env={}, emit=emit),
+            [],
+            10,
+            backoff=Backoff(first=1, factor=2, cap=4),  # type: ignore[arg-type]
+            clock=lambda: now[0],
+            sleep=sleep,
+            rng=random.Random(1),
+        )
+    assert caught.value.message == "timed out after 10s with 1 still running: job.a"
+    assert sum(sleeps) == pytest.approx(10)
+    assert 0.8 <= sleeps[0] <= 1.2 and sleeps[2] > sleeps[1] > sleeps[0]
+
+
+def test_wait_finishes_and_surfaces_unknown_statuses(tmp_path: Path) -> None:
+    st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "pending"})
+    fake_provider.SCRIPT.update({"r0": ["running", "succeeded"], "r1": ["unknown"]})
+    events, emit = collect()
+    cycle = wait(Poller(st, env={}, emit=emit), [], 60, sleep=lambda s: None)  # type: ignore[arg-type]
+    assert (cycle.pending, cycle.unknown) == ([], ["job.b"])
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert notices == ["job.b: the provider reports a status runner does not know; not waiting for it"]
+
+
+def test_cancel_skips_finished_and_refuses_protected(tmp_path: Path) -> None:
+    st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "succeeded", "job.p": "running"}, {"job.p"})
+    _events, emit = collect()
+    poller = Poller(st, env={}, emit=emit)  # type: ignore[arg-type]
+    with pytest.raises(RunnerError, match=r"refusing to cancel protected job.p: name them with --allow-protected"):
+        cancel(poller, ["job.*"])
+    done = cancel(poller, ["job.a", "job.b"])
+    assert [(a, o.status) for a, o in done] == [("job.a", "cancelled")]
+    assert st.resource("job.a").status == "cancelled"  # type: ignore[union-attr]
+    assert cancel(poller, ["job.p"], allow_protected=True)[0][0] == "job.p"

@@ -1,0 +1,94 @@
+"""Unresolved intents are settled before planning: adopted, absent, ambiguous or unknown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import fake_provider
+import pytest
+
+from runner import providers
+from runner.applying import reconcile
+from runner.domain.model import Attrs, Target
+from runner.domain.resources import Desired
+from runner.errors import TransientError
+from runner.planning.diff import diff
+from runner.providers.base import Observation
+from runner.state import State
+
+D = Desired("job.a", "job", "a", "t", "fake", None, {"kind": "job", "shots": 1}, Attrs(), "f" * 64)
+
+
+@pytest.fixture(autouse=True)
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(providers.REGISTRY, "fake", "fake_provider")
+    fake_provider.FOUND.clear()
+    fake_provider.FIND_ERROR.clear()
+    fake_provider.CALLS.clear()
+    yield
+
+
+def interrupted(tmp_path: Path) -> State:
+    """A state where a create was recorded as intended, and the process died before its outcome."""
+    st = State.open(str(tmp_path / "s.db"), create=True)
+    with st.transaction() as txn:
+        txn.save_targets({"t": Target("t", "fake", "fake", {}, {})}, str(tmp_path))
+        txn.start(D, 1, "tok-a", None)
+    return st
+
+
+def plan_after(st: State) -> tuple[list[reconcile.Finding], list[tuple[str, str, str]]]:
+    found = reconcile.findings(st, {})
+    recorded, blocked = reconcile.adjusted(st.recorded(), found)
+    plan = diff([D], recorded, blocked=blocked)
+    return found, [(c.address, c.action, c.reason) for c in plan.changes]
+
+
+def test_found_once_is_adopted_and_nothing_is_resubmitted(tmp_path: Path) -> None:
+    st = interrupted(tmp_path)
+    fake_provider.FOUND["tok-a"] = [Observation("r-9", "running")]
+    found, changes = plan_after(st)
+    assert [(f.outcome, f.message) for f in found] == [("adopted", "the interrupted create did happen: adopted r-9")]
+    assert changes == [("job.a", "noop", "unchanged")]
+    assert st.resource("job.a").status == "submitting"  # type: ignore[union-attr]  # plan wrote nothing
+    reconcile.record(st, found)
+    rec = st.resource("job.a")
+    assert rec is not None and (rec.status, rec.remote_id) == ("running", "r-9")
+    assert st.open_intents() == []
+
+
+def test_not_found_is_submitted_again_with_the_same_generation(tmp_path: Path) -> None:
+    st = interrupted(tmp_path)
+    found, changes = plan_after(st)
+    assert [f.outcome for f in found] == ["absent"]
+    assert changes == [("job.a", "create", "the last submission did not finish; submitting again")]
+    reconcile.record(st, found)
+    assert st.open_intents() == [] and st.resource("job.a").generation == 1  # type: ignore[union-attr]
+
+
+def test_several_candidates_block_the_address(tmp_path: Path) -> None:
+    st = interrupted(tmp_path)
+    fake_provider.FOUND["tok-a"] = [Observation("r-1", "running"), Observation("r-2", "running")]
+    found, changes = plan_after(st)
+    message = (
+        "2 remote candidates carry its token (r-1, r-2); not submitting again. "
+        "Keep one with `runner import` and cancel the others"
+    )
+    assert changes == [("job.a", "noop", f"blocked: {message}")]
+    reconcile.record(st, found)
+    assert len(st.open_intents()) == 1  # still open: the next run asks again
+
+
+def test_unreachable_provider_blocks_instead_of_resubmitting(tmp_path: Path) -> None:
+    st = interrupted(tmp_path)
+    fake_provider.FIND_ERROR.append(TransientError("fake: GET /jobs timed out"))
+    _found, changes = plan_after(st)
+    assert changes == [
+        (
+            "job.a",
+            "noop",
+            "blocked: could not check whether it was created (fake: GET /jobs timed out); not submitting it again",
+        )
+    ]
+    assert fake_provider.CALLS == ["find tok-a"]

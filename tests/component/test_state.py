@@ -1,0 +1,178 @@
+"""The state file: creation, identity checks, serial, intents, lease."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.domain.model import Attrs
+from runner.domain.resources import Desired
+from runner.errors import LockConflictError, StateError
+from runner.providers.base import Observation, Result
+from runner.state import Lease, State, force_unlock, snapshot
+from runner.state.migrations import LATEST
+
+D = Desired("job.a", "job", "a", "sim", "local", None, {"kind": "job", "shots": 1}, Attrs(("t",)), "f" * 64)
+
+
+def test_new_state_is_private_wal_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / ".runner" / "state.db"
+    st = State.open(str(path), create=True)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert st._meta("format_version") == str(LATEST)
+    assert len(st.lineage) == 36 and st.serial == 0
+    st.close()
+
+
+def test_missing_state_reads_as_empty_and_is_not_created(tmp_path: Path) -> None:
+    snap = snapshot(str(tmp_path / "none.db"))
+    assert (snap.exists, snap.lineage, snap.serial, dict(snap.resources)) == (False, None, 0, {})
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_foreign_and_corrupt_files_are_refused_and_untouched(tmp_path: Path) -> None:
+    text = tmp_path / "notes.db"
+    text.write_text("hello, not a database\n" * 10)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE people (name TEXT)").connection.commit()
+    for path, message in [
+        (text, f"{text} is not a runner state file (not an SQLite database); runner will not modify it"),
+        (other, f"{other} is not a runner state file (it holds tables people)"),
+    ]:
+        before = path.read_bytes()
+        with pytest.raises(StateError) as caught:
+            State.open(str(path), create=True)
+        assert caught.value.message == message
+        assert path.read_bytes() == before
+
+
+def test_corrupt_pages_are_detected(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    st = State.open(str(path), create=True)
+    with st.transaction() as txn:
+        for i in range(300):
+            txn.start(_d(i), 1, "tok", None)
+    st.checkpoint()
+    st.close()
+    raw = bytearray(path.read_bytes())
+    raw[4096 * 3 : 4096 * 3 + 200] = b"\xff" * 200  # scribble over a b-tree page
+    path.write_bytes(bytes(raw))
+    with pytest.raises(StateError) as caught:
+        State.open(str(path), create=True)
+    assert "is corrupt" in caught.value.message
+    assert path.read_bytes() == bytes(raw)
+
+
+def _d(i: int) -> Desired:
+    return Desired(f"job.{i}", "job", "a", "sim", "local", None, {"kind": "job", "i": i}, Attrs(), f"{i:064d}")
+
+
+def test_newer_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    State.open(str(path), create=True).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StateError, match=r"written by a newer runner \(state format 99\); upgrade runner"):
+        State.open(str(path), create=True)
+
+
+def test_intent_then_outcome_and_serial(tmp_path: Path) -> None:
+    st = State.open(str(tmp_path / "s.db"), create=True)
+    with st.transaction() as txn:
+        intent = txn.start(D, 1, "tok-1", None)
+    assert st.serial == 1
+    assert [(i["address"], i["token"], i["state"]) for i in st.open_intents()] == [("job.a", "tok-1", "open")]
+    assert st.resource("job.a").status == "submitting"  # type: ignore[union-attr]
+    result = Result(({"0": 3},), 3, {"seed": 1})
+    with st.transaction() as txn:
+        txn.succeed("job.a", 1, Observation("r-1", "succeeded", result=result), intent)
+    assert st.serial == 2 and st.open_intents() == []
+    rec = st.resource("job.a")
+    assert rec is not None and (rec.status, rec.remote_id, rec.attrs.tags) == ("succeeded", "r-1", ("t",))
+    assert st.results("job.a")[0]["counts"] == [{"0": 3}]
+    assert st.changed_since(1) == ["job.a"] and st.changed_since(2) == []
+    with st.transaction(bump=False) as txn:
+        txn.begin_run("apply", {})
+    assert st.serial == 2  # history rows never make a saved plan stale
+
+
+def test_tracked_can_leave_finished_resources_out(tmp_path: Path) -> None:
+    st = State.open(str(tmp_path / "s.db"), create=True)
+    b = Desired("job.b", "job", "b", "sim", "local", None, {"kind": "job", "shots": 2}, Attrs(()), "e" * 64)
+    with st.transaction() as txn:
+        first, second = txn.start(D, 1, "tok-1", None), txn.start(b, 1, "tok-2", None)
+    with st.transaction() as txn:
+        txn.succeed("job.a", 1, Observation("r-1", "succeeded", result=Result(({"0": 1},), 1, {})), first)
+        txn.succeed("job.b", 1, Observation("r-2", "running"), second)
+    assert [(r["address"], r["status"], r["has_result"]) for r in st.tracked()] == [
+        ("job.a", "succeeded", 1),
+        ("job.b", "running", 0),
+    ]
+    assert [r["address"] for r in st.tracked(skip_statuses={"succeeded", "failed"})] == ["job.b"]
+
+
+def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
+    st = State.open(str(tmp_path / "s.db"), create=True)
+    with pytest.raises(RuntimeError), st.transaction() as txn:
+        txn.start(D, 1, "tok", None)
+        raise RuntimeError("boom")
+    assert st.serial == 0 and st.resource("job.a") is None
+
+
+def test_lease_conflict_names_the_holder_and_takeover(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.db")
+    holder = State.open(path, create=True)
+    lease = Lease(holder, "apply").acquire()
+    other = State.open(path, create=True)
+    with pytest.raises(LockConflictError) as caught:
+        Lease(other, "apply").acquire(timeout=0.3)
+    assert f"the state is locked: apply by {lease.owner} (pid {os.getpid()}" in caught.value.message
+    assert "run `runner state unlock` if that process is gone" in caught.value.message
+    # an expired lease is taken over, and the old holder can no longer write
+    late = Lease(other, "apply", clock=lambda: time.time() + 10_000).acquire()
+    assert late.took_over is not None and late.took_over.owner == lease.owner
+    with pytest.raises(LockConflictError, match="lost the state lock"), holder.transaction():
+        pass
+    late.release()
+    assert force_unlock(other) is None
+
+
+def test_dead_local_holder_is_taken_over_at_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.db")
+    st = State.open(path, create=True)
+    lease = Lease(st, "apply").acquire()
+    lease._stop.set()
+    st.conn.execute("UPDATE lock SET pid = 999999999")  # a pid that cannot exist
+    taken = Lease(State.open(path), "apply").acquire(timeout=0)
+    assert taken.took_over is not None and taken.took_over.pid == 999999999
+
+
+def test_a_version_1_state_is_migrated_atomically_on_the_next_write(tmp_path: Path) -> None:
+    from runner.state.migrations import MIGRATIONS
+    from runner.state.store import _statements
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[1]):
+        conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [("application", "runner-state"), ("format_version", "1"), ("lineage", "l"), ("serial", "0")],
+    )
+    conn.commit()
+    conn.close()
+    reader = State.open(str(path))  # reading never migrates
+    assert reader._meta("format_version") == "1"
+    reader.close()
+    st = State.open(str(path), create=True)
+    assert st._meta("format_version") == str(LATEST)
+    assert st.conn.execute("SELECT count(*) FROM target_snapshots").fetchone()[0] == 0
