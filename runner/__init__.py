@@ -16,13 +16,31 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "apply", "destroy", "load", "plan", "rerun", "results"]
-_API = {"load", "plan", "apply", "results", "destroy", "rerun"}
+_API = (
+    "load",
+    "validate",
+    "plan",
+    "apply",
+    "destroy",
+    "rerun",
+    "status",
+    "show",
+    "results",
+    "result_rows",
+    "history",
+    "refresh",
+    "wait",
+    "cancel",
+    "import_",
+    "forget",
+    "unlock",
+)
+__all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        from runner import app as api
+        from runner import app
 
-        return getattr(api, name)
+        return getattr(app, name)
     raise AttributeError(f"module 'runner' has no attribute {name!r}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from runner.domain.model import Attrs, Target
-from runner.providers.base import Context, Observation, ProviderSpec, RemoteRef, Result, Submission
+from runner.domain.model import Target
+from runner.domain.remote import Observation, RemoteRef, Result
+from runner.providers.base import Context, ProviderSpec, Submission
 
 SPEC = ProviderSpec(name="fake", kinds=frozenset({"job"}), default_target="fake")
 SCRIPT: dict[str, list[str]] = {}  # remote id -> statuses returned by successive observe calls
@@ -16,13 +17,14 @@ def make(target: Target, context: Context) -> FakeProvider:
     return FakeProvider()
 
 
+def check_target(target: Target) -> list[tuple[tuple[str | int, ...], str]]:
+    return []
+
+
 class FakeProvider:
     spec = SPEC
 
     def create(self, sub: Submission) -> Observation:
-        raise NotImplementedError
-
-    def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:
         raise NotImplementedError
 
     def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
@@ -47,11 +49,11 @@ class FakeProvider:
         SCRIPT[ref.remote_id] = ["cancelled"]
         return Observation(ref.remote_id, "cancelled")
 
-    def update(self, ref: RemoteRef, attrs: Attrs) -> None:
-        return None
-
     def close(self, ref: RemoteRef) -> Observation:
         return Observation(ref.remote_id, "succeeded")
+
+    def requests(self) -> int:
+        return len(CALLS)
 
     def shutdown(self) -> None:
         return None

@@ -8,21 +8,20 @@ Pasqal batch also imports its jobs, matched to the manifest's batch jobs by runs
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner import providers
+from runner.applying.execute import base_dir
 from runner.applying.provenance import run_info
 from runner.domain import token
-from runner.domain.events import Event, ResourceDone
+from runner.domain.events import Emit, ResourceDone
+from runner.domain.remote import Observation, RemoteRef
 from runner.domain.resources import Desired, Expansion
 from runner.errors import RunnerError
-from runner.expand.expansion import expand
-from runner.manifest.loader import load
-from runner.providers.base import Context, Observation, Provider, RemoteRef
-from runner.state import Lease, State
+from runner.providers.base import ListsTagged, Provider
+from runner.providers.pool import ProviderPool
+from runner.state import Store
 
 ADDRESS_TAG = "address:"
 
@@ -33,32 +32,22 @@ class Imported:
 
     imported: list[tuple[str, str]] = field(default_factory=list)  # (address, remote id)
     unmatched: list[str] = field(default_factory=list)  # remote ids found that no address claims
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (address, remote id, managed as)
 
 
 class Importer:
     """Records remote resources as generations of manifest addresses, under the state lock."""
 
-    def __init__(self, manifest: str, state_file: str, env: Mapping[str, str], emit: Callable[[Event], None]) -> None:
-        self.expansion: Expansion = expand(load(manifest))
-        self.manifest, self.env, self.emit = manifest, env, emit
-        self.state = State.open(state_file, create=True)
+    def __init__(self, expansion: Expansion, store: Store, pool: ProviderPool, emit: Emit) -> None:
+        self.expansion, self.state, self.pool, self.emit = expansion, store, pool, emit
         self.report = Imported()
-        self._providers: dict[str, Provider] = {}
-
-    def close(self) -> None:
-        for provider in self._providers.values():
-            provider.shutdown()
-        self.state.close()
 
     def provider(self, target: str) -> Provider:
-        if target not in self._providers:
-            base = os.path.dirname(os.path.abspath(self.manifest))
-            self._providers[target] = providers.make(self.expansion.targets[target], Context(self.env, base))
-        return self._providers[target]
+        return self.pool.get(target)
 
     def by_id(self, address: str, remote_id: str, lock_timeout: float) -> Imported:
         desired = self._desired(address)
-        with Lease(self.state, "import").acquire(lock_timeout):
+        with self.state.lease("import", lock_timeout):
             parent = self._parent_id(desired)
             (obs,) = self.provider(desired.target).observe([RemoteRef(desired.kind, remote_id, parent)])
             if obs.detail.get("missing"):
@@ -69,18 +58,21 @@ class Importer:
     def by_tag(self, tag: str, lock_timeout: float) -> Imported:
         wanted = {d.address: d for d in self.expansion.resources if d.kind != "batch_job"}
         targets = sorted({d.target for d in wanted.values()})
-        with Lease(self.state, "import").acquire(lock_timeout):
+        with self.state.lease("import", lock_timeout):
             for name in targets:
-                lister = getattr(self.provider(name), "list_tagged", None)
-                if lister is None:
+                lister = self.provider(name)
+                if not isinstance(lister, ListsTagged):
                     raise RunnerError(f"target '{name}' ({self.expansion.targets[name].provider}) cannot list by tag")
                 pending: list[tuple[Desired, Observation, str | None]] = []
-                for obs in lister(tag):
+                for obs in lister.list_tagged(tag):
                     match = _claim(obs, wanted, name)
                     if match is None:
                         self.report.unmatched.append(obs.remote_id)
                         continue
-                    self._check_unmanaged(match)
+                    managed = self._managed_as(match)
+                    if managed is not None:
+                        self.report.skipped.append((match.address, obs.remote_id, managed))
+                        continue
                     pending.append((match, obs, self._parent_id(match)))
                     pending.extend(self._children(match, obs))
                 self._record(pending)
@@ -89,17 +81,25 @@ class Importer:
     def _desired(self, address: str) -> Desired:
         desired = self.expansion.by_address().get(address)
         if desired is None:
-            raise RunnerError(f"{address} is not declared in {self.manifest}; add it to the manifest first")
+            raise RunnerError(
+                f"{address} is not declared in {self.expansion.manifest_path}; add it to the manifest first"
+            )
         self._check_unmanaged(desired)
         return desired
 
     def _check_unmanaged(self, desired: Desired) -> None:
-        rec = self.state.resource(desired.address)
-        if rec is not None and rec.remote_id is not None:
+        managed = self._managed_as(desired)
+        if managed is not None:
             raise RunnerError(
-                f"{desired.address} is already managed as {rec.remote_id} (generation {rec.generation}); "
-                "`runner state rm` it first to import another"
+                f"{desired.address} is already managed as {managed}; `runner state rm` it first to import another"
             )
+
+    def _managed_as(self, desired: Desired) -> str | None:
+        """The remote id (and generation) a manifest address is already managed as, if it is."""
+        rec = self.state.resource(desired.address)
+        if rec is None or rec.remote_id is None:
+            return None
+        return f"{rec.remote_id} (generation {rec.generation})"
 
     def _parent_id(self, desired: Desired) -> str | None:
         if desired.parent is None:
@@ -127,10 +127,10 @@ class Importer:
     def _record(self, items: Sequence[tuple[Desired, Observation, str | None]]) -> None:
         if not items:
             return
-        info = run_info(self.manifest, self.expansion.manifest_digest)
+        info = run_info(self.expansion.manifest_path, self.expansion.manifest_digest)
         with self.state.transaction(bump=False) as txn:
             run_id = txn.begin_run("import", info)
-            txn.save_targets(self.expansion.targets, os.path.dirname(os.path.abspath(self.manifest)))
+            txn.save_targets(self.expansion.targets, base_dir(self.expansion))
         with self.state.transaction() as txn:
             for desired, obs, parent in items:
                 generation = max((g["generation"] for g in self.state.generations(desired.address)), default=0) + 1

@@ -19,11 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from runner.domain.model import Attrs, Program
+from runner.domain.remote import Observation, RemoteRef
 from runner.domain.resources import Recorded
 from runner.errors import ProviderError, RunnerError
-from runner.operate.poll import Providers
-from runner.providers.base import Observation, RemoteRef, Submission
-from runner.state import State
+from runner.providers.base import Submission
+from runner.providers.pool import ProviderPool
+from runner.state import Store
 
 ADOPTED, ABSENT, AMBIGUOUS, UNKNOWN = "adopted", "absent", "ambiguous", "unknown"
 
@@ -52,7 +53,7 @@ class Finding:
         }
 
 
-def findings(state: State, env: Mapping[str, str], programs: Mapping[str, Program] | None = None) -> list[Finding]:
+def findings(state: Store, pool: ProviderPool, programs: Mapping[str, Program] | None = None) -> list[Finding]:
     """Ask the providers about every open intent. Reads the state, writes nothing.
 
     Containers are settled first: a job created inside a batch in the same call learns its
@@ -61,24 +62,20 @@ def findings(state: State, env: Mapping[str, str], programs: Mapping[str, Progra
     intents = state.open_intents()
     if not intents:
         return []
-    pool = Providers(state, env)
     settled: dict[str, Finding] = {}
-    try:
-        for intent in sorted(intents, key=lambda i: (_rank(state, i["address"]), i["id"])):
-            settled[intent["address"]] = _settle(state, pool, intent, programs or {}, settled)
-    finally:
-        pool.close()
+    for intent in sorted(intents, key=lambda i: (_rank(state, i["address"]), i["id"])):
+        settled[intent["address"]] = _settle(state, pool, intent, programs or {}, settled)
     return sorted(settled.values(), key=lambda f: f.intent_id)
 
 
-def _rank(state: State, address: str) -> int:
+def _rank(state: Store, address: str) -> int:
     rec = state.resource(address)
     return 0 if rec is None or rec.kind in ("session", "batch") else 1
 
 
 def _settle(
-    state: State,
-    pool: Providers,
+    state: Store,
+    pool: ProviderPool,
     intent: Mapping[str, Any],
     programs: Mapping[str, Program],
     settled: Mapping[str, Finding],
@@ -174,7 +171,7 @@ def adjusted(recorded: Mapping[str, Recorded], found: list[Finding]) -> tuple[di
     return out, blocked
 
 
-def record(state: State, found: list[Finding]) -> None:
+def record(state: Store, found: list[Finding]) -> None:
     """Write the findings (apply does this under the lock, before executing its plan)."""
     if not found:
         return

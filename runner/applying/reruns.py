@@ -8,23 +8,25 @@ with its intent written before the call, so a crash mid-rerun is reconciled like
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.applying.execute import Applier, Report
+from runner.applying.execute import Report, execute
 from runner.domain import address, token
-from runner.domain.events import Event, Notice, ResourceDone, ResourceFailed
+from runner.domain.events import Emit, Notice, ResourceDone, ResourceFailed
+from runner.domain.remote import RemoteRef
 from runner.domain.resources import Expansion, Recorded
+from runner.domain.vocabulary import FAILED
 from runner.errors import ProviderError, RunnerError
-from runner.operate.poll import Providers
-from runner.planning.diff import Change, Plan
-from runner.providers.base import FAILED, RemoteRef
-from runner.state import State
+from runner.planning.changes import Change, Plan
+from runner.providers.base import Rebatches
+from runner.providers.pool import ProviderPool
+from runner.state import Store
 
 RERUNNABLE = ("job", "batch_job", "workload")
 
 
-def failed(state: State, expansion: Expansion, patterns: Sequence[str]) -> list[Recorded]:
+def failed(state: Store, expansion: Expansion, patterns: Sequence[str]) -> list[Recorded]:
     """Failed resources (matching the patterns) that the manifest still declares."""
     recorded = state.recorded()
     chosen = address.select(recorded, patterns) if patterns else sorted(recorded)
@@ -34,10 +36,10 @@ def failed(state: State, expansion: Expansion, patterns: Sequence[str]) -> list[
     ]
 
 
-def split(items: list[Recorded]) -> tuple[list[Recorded], list[Recorded]]:
-    """(Pasqal batch jobs, rebatched; the rest, rerun as new generations)."""
-    pasqal = [r for r in items if r.kind == "batch_job" and r.provider == "pasqal"]
-    return pasqal, [r for r in items if r not in pasqal]
+def split(items: list[Recorded], pool: ProviderPool) -> tuple[list[Recorded], list[Recorded]]:
+    """(batch jobs whose provider rebatches them; the rest, rerun as new generations)."""
+    rebatched = [r for r in items if r.kind == "batch_job" and isinstance(pool.get(r.target), Rebatches)]
+    return rebatched, [r for r in items if r not in rebatched]
 
 
 def as_plan(items: list[Recorded], expansion: Expansion) -> Plan:
@@ -51,7 +53,7 @@ def as_plan(items: list[Recorded], expansion: Expansion) -> Plan:
                 f"rerun of failed generation {r.generation}",
                 desired[r.address],
                 r,
-                {"rerun": True},
+                rerun=True,
             )
             for r in items
         )
@@ -59,11 +61,10 @@ def as_plan(items: list[Recorded], expansion: Expansion) -> Plan:
 
 
 class Rebatcher:
-    """Reruns failed Pasqal batch jobs through rebatch, one call per batch."""
+    """Reruns failed batch jobs through their provider's rebatch, one call per batch."""
 
-    def __init__(self, state: State, env: Mapping[str, str], emit: Callable[[Event], None], run_id: int) -> None:
-        self.state, self.emit, self.run_id = state, emit, run_id
-        self.pool = Providers(state, env)
+    def __init__(self, state: Store, pool: ProviderPool, emit: Emit, run_id: int) -> None:
+        self.state, self.pool, self.emit, self.run_id = state, pool, emit, run_id
         self.count = 0
         self.failures: list[str] = []
 
@@ -71,11 +72,8 @@ class Rebatcher:
         by_batch: dict[str, list[Recorded]] = {}
         for rec in items:
             by_batch.setdefault(rec.parent or "", []).append(rec)
-        try:
-            for batch_address, jobs in sorted(by_batch.items()):
-                self._one(batch_address, jobs)
-        finally:
-            self.pool.close()
+        for batch_address, jobs in sorted(by_batch.items()):
+            self._one(batch_address, jobs)
 
     def _one(self, batch_address: str, jobs: list[Recorded]) -> None:
         batch = self.state.resource(batch_address)
@@ -85,7 +83,9 @@ class Rebatcher:
             g["token"] for g in self.state.generations(batch_address) if g["generation"] == batch.generation
         )
         planned = self._intents(batch, batch_token, jobs)
-        provider: Any = self.pool.get(batch.target)
+        provider = self.pool.get(batch.target)
+        if not isinstance(provider, Rebatches):
+            raise RunnerError(f"{batch_address}: target '{batch.target}' cannot rebatch")
         try:
             new = provider.rebatch(RemoteRef("batch", batch.remote_id), {"id": [j.remote_id for j in jobs]})
         except ProviderError as exc:
@@ -148,20 +148,20 @@ class Rebatcher:
 def rerun_new_generations(
     items: list[Recorded],
     expansion: Expansion,
-    state: State,
+    state: Store,
+    pool: ProviderPool,
     *,
-    env: Mapping[str, str],
-    emit: Callable[[Event], None],
+    emit: Emit,
     info: Mapping[str, Any],
     parallelism: int,
 ) -> Report:
-    return Applier(
+    return execute(
         as_plan(items, expansion),
         expansion,
         state,
-        env=env,
+        pool,
         emit=emit,
         info=info,
         parallelism=parallelism,
         operation="rerun",
-    ).run()
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,19 +32,6 @@ def manifest_option(f: F) -> F:
 
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
-
-
-def resolve_state(manifest: str | None, state: str | None) -> str:
-    from runner.app import state_path
-
-    return state_path(manifest, state, os.environ)
-
-
-def open_state(manifest: str | None, state: str | None) -> Any:
-    """Open an existing state for reading (a clear error if there is none)."""
-    from runner.state import State
-
-    return State.open(resolve_state(manifest, state))
 
 
 def lock_timeout_option(f: F) -> F:

@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from runner.cli.common import json_option, manifest_option, open_state, state_option
-from runner.errors import RunnerError
+from runner.cli.common import json_option, manifest_option, state_option
 
 
 @click.command()
@@ -25,26 +24,10 @@ def status(addresses: tuple[str, ...], manifest: str | None, state: str | None, 
       runner status -m examples/quickstart.yaml
       runner status 'job.rotation*' --json
     """
-    from runner.domain import address
+    from runner import app
     from runner.render import output
 
-    st = open_state(manifest, state)
-    try:
-        recorded = st.recorded()
-    finally:
-        st.close()
-    chosen = address.select(recorded, addresses) if addresses else sorted(recorded)
-    rows = [
-        {
-            "address": a,
-            "kind": recorded[a].kind,
-            "status": recorded[a].status,
-            "generation": recorded[a].generation,
-            "remote_id": recorded[a].remote_id,
-            "updated": recorded[a].updated_at,
-        }
-        for a in chosen
-    ]
+    rows = app.status(addresses, manifest=manifest, state=state)
     if as_json:
         output.dump_json(rows)
     else:
@@ -64,101 +47,15 @@ def show(address_: str, manifest: str | None, state: str | None, as_json: bool) 
     Example:
       runner show job.bell -m examples/quickstart.yaml
     """
+    from runner import app
     from runner.render import output
 
-    st = open_state(manifest, state)
-    try:
-        rec = st.resource(address_)
-        generations = st.generations(address_)
-        results = {r["generation"]: r for r in st.results(address_)}
-        provenance = [_provenance(st, g) for g in generations]
-    finally:
-        st.close()
-    if rec is None and not generations:
-        raise RunnerError(f"{address_} is not in the state; `runner status` lists what is")
-    doc = {
-        "address": address_,
-        "managed": rec is not None,
-        "kind": rec.kind if rec else generations[-1]["kind"],
-        "status": rec.status if rec else "forgotten",
-        "target": rec.target if rec else None,
-        "remote_id": rec.remote_id if rec else None,
-        "generation": rec.generation if rec else None,
-        "spec": dict(rec.spec) if rec else generations[-1]["spec"],
-        "attrs": {"tags": list(rec.attrs.tags), "metadata": dict(rec.attrs.metadata), "name": rec.attrs.name}
-        if rec
-        else None,
-        "lifecycle": dict(rec.lifecycle) if rec else None,
-        "detail": dict(rec.detail) if rec else None,
-        "generations": [
-            {**_generation(g, results.get(g["generation"])), "provenance": p}
-            for g, p in zip(generations, provenance, strict=True)
-        ],
-    }
+    doc = app.show(address_, manifest=manifest, state=state)
     if as_json:
         output.dump_json(doc)
         return 0
     _show_text(doc)
     return 0
-
-
-def _provenance(st: Any, g: dict[str, Any]) -> dict[str, Any]:
-    """Where a generation came from: the run's git commit, manifest, versions; the target as described then."""
-    import sqlite3
-
-    recorded = dict(g.get("provenance") or {})
-    run = st.apply_row(recorded["apply"]) if recorded.get("apply") else None
-    out: dict[str, Any] = {k: v for k, v in recorded.items() if k not in ("apply", "target_snapshot")}
-    if run is not None:
-        out["run"] = {
-            "id": run["id"],
-            "operation": run["operation"],
-            "started_at": run["started_at"],
-            "git_commit": run["git_commit"],
-            "git_dirty": bool(run["git_dirty"]) if run["git_commit"] else None,
-            "manifest_digest": run["manifest_digest"],
-            "versions": run["versions"],
-        }
-    key = recorded.get("target_snapshot")
-    if key:
-        try:
-            snap = st.snapshot_of(key)
-        except sqlite3.OperationalError:  # a state file from before target snapshots were kept
-            snap = None
-        out["target_snapshot"] = {
-            "digest": key,
-            **({"captured_at": snap["captured_at"], "description": snap["body"]} if snap else {}),
-        }
-    return out
-
-
-def _generation(g: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any]:
-    out = {
-        k: g[k]
-        for k in (
-            "generation",
-            "status",
-            "remote_id",
-            "token",
-            "fingerprint",
-            "created_at",
-            "submitted_at",
-            "finished_at",
-            "retired_at",
-            "retired_reason",
-            "apply_id",
-        )
-    }
-    out["origin"], out["provenance"] = g["origin"], g["provenance"]
-    if result:
-        out["result"] = {
-            "shots": result["shots"],
-            "counts": result["counts"],
-            "digest": result["digest"],
-            "seed": result["data"].get("seed"),
-            "engine": result["data"].get("engine"),
-        }
-    return out
 
 
 def _show_text(doc: dict[str, Any]) -> None:
@@ -253,15 +150,11 @@ def results(
       runner results 'job.rotation*' -m examples/quickstart.yaml --format csv > rotation.csv
       runner results 'job.rotation*' -m examples/quickstart.yaml --plot rotation.png
     """
-    from runner.domain import address
+    from runner import app
     from runner.render import output
 
     fmt = "json" if as_json else (fmt or "table")
-    st = open_state(manifest, state)
-    try:
-        rows = _result_rows(st, addresses, all_generations, address)
-    finally:
-        st.close()
+    rows = app.result_rows(addresses, manifest=manifest, state=state, all_generations=all_generations)
     if plot_path:
         from runner.render import plot
 
@@ -295,26 +188,6 @@ def results(
     return 0
 
 
-def _result_rows(st: Any, addresses: tuple[str, ...], all_generations: bool, address: Any) -> list[dict[str, Any]]:
-    if not addresses:
-        return (
-            list(st.results())
-            if not all_generations
-            else [r for a in st.addresses_with_history() for r in st.results(a)]
-        )
-    known = set(st.recorded()) | set(st.addresses_with_history())
-    chosen = address.select(known, addresses)
-    if not chosen:
-        raise RunnerError(f"no recorded resource matches {' '.join(addresses)}")
-    rows = []
-    for a in chosen:
-        found = st.results(a)
-        rows.extend(found if all_generations else found[-1:])
-    if not rows:
-        raise RunnerError(f"no results recorded for {' '.join(addresses)} yet (jobs still running? try `runner wait`)")
-    return rows
-
-
 def _result_doc(r: dict[str, Any]) -> dict[str, Any]:
     counts = r["counts"]
     return {
@@ -340,13 +213,10 @@ def history(manifest: str | None, state: str | None, as_json: bool, limit: int) 
     Example:
       runner history -m examples/quickstart.yaml
     """
+    from runner import app
     from runner.render import output
 
-    st = open_state(manifest, state)
-    try:
-        runs = st.applies(limit)
-    finally:
-        st.close()
+    runs = app.history(manifest=manifest, state=state, limit=limit)
     if as_json:
         output.dump_json(runs)
         return 0

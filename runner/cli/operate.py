@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from runner.cli.common import F, json_option, lock_timeout_option, manifest_option, open_state, state_option
+from runner.cli.common import F, json_option, lock_timeout_option, manifest_option, state_option
 
 if TYPE_CHECKING:
     from runner.domain.resources import Recorded
@@ -30,17 +29,11 @@ def refresh(manifest: str | None, state: str | None, as_json: bool, lock_timeout
     Example:
       runner refresh -m examples/azure/azure.yaml
     """
-    from runner.operate.poll import Poller
+    from runner import app
     from runner.render import output
 
     printer = output.EventPrinter(json_lines=as_json)
-    st = open_state(manifest, state)
-    poller = Poller(st, env=dict(os.environ), emit=printer, lock_timeout=lock_timeout)
-    try:
-        cycle = poller.cycle()
-    finally:
-        poller.close()
-        st.close()
+    cycle = app.refresh(manifest=manifest, state=state, emit=printer, lock_timeout=lock_timeout)
     for error in cycle.errors:
         click.echo(f"error: {error}", err=True)
     summary = (
@@ -94,21 +87,24 @@ def wait(
       runner wait -m examples/azure/azure.yaml --timeout 300
       runner wait 'job.rotation*' -m examples/azure/azure.yaml
     """
-    from runner.operate.poll import Poller
-    from runner.operate.poll import wait as wait_for
+    from runner import app
     from runner.render import output
     from runner.render.progress import WaitProgress
 
     printer = output.EventPrinter(json_lines=as_json)
     progress = WaitProgress(sys.stderr)
-    st = open_state(manifest, state)
-    poller = Poller(st, env=dict(os.environ), emit=progress.wrap(printer), lock_timeout=lock_timeout)
     try:
-        cycle = wait_for(poller, patterns, timeout, progress=progress)
+        cycle = app.wait(
+            patterns,
+            manifest=manifest,
+            state=state,
+            timeout=timeout,
+            emit=progress.wrap(printer),
+            progress=progress,
+            lock_timeout=lock_timeout,
+        )
     finally:
         progress.close()
-        poller.close()
-        st.close()
     if not as_json:
         click.echo(
             "All selected resources have finished."
@@ -141,18 +137,18 @@ def cancel(
       runner cancel 'job.rotation*' -m examples/azure/azure.yaml
       runner cancel job.pair -m examples/superstaq/superstaq.yaml --index 1
     """
-    from runner.operate.poll import Poller
-    from runner.operate.poll import cancel as cancel_all
+    from runner import app
     from runner.render import output
 
-    printer = output.EventPrinter()
-    st = open_state(manifest, state)
-    poller = Poller(st, env=dict(os.environ), emit=printer, lock_timeout=lock_timeout)
-    try:
-        done = cancel_all(poller, patterns, index=index, allow_protected=allow_protected)
-    finally:
-        poller.close()
-        st.close()
+    done = app.cancel(
+        patterns,
+        manifest=manifest,
+        state=state,
+        index=index,
+        allow_protected=allow_protected,
+        emit=output.EventPrinter(),
+        lock_timeout=lock_timeout,
+    )
     for addr, obs in done:
         click.echo(f"  - {addr}: cancel requested ({obs.status})")
     return 0
@@ -190,18 +186,14 @@ def import_(
       runner import job.bell 3f2a9c1e-... -m examples/azure/azure.yaml
       runner import --tag campaign:june -m examples/azure/azure.yaml
     """
-    from runner.app import state_path
-    from runner.applying.adopt import Importer
-    from runner.errors import UsageError
+    from runner import app
     from runner.render import output
 
-    if bool(tag) == bool(address and remote_id) or (address and not remote_id):
-        raise UsageError("give either ADDRESS REMOTE_ID or --tag TAG")
-    importer = Importer(manifest, state_path(manifest, state), dict(os.environ), output.EventPrinter())
-    try:
-        done = importer.by_tag(tag, lock_timeout) if tag else importer.by_id(str(address), str(remote_id), lock_timeout)
-    finally:
-        importer.close()
+    done = app.import_(
+        manifest, address, remote_id, tag=tag, state=state, emit=output.EventPrinter(), lock_timeout=lock_timeout
+    )
+    for addr, remote, managed in done.skipped:
+        click.echo(f"  = {remote}: {addr} is already managed as {managed} (skipped)")
     for remote in done.unmatched:
         click.echo(f"  ? {remote}: carries the tag but matches no address in the manifest (not imported)")
     click.echo(f"Imported {len(done.imported)} resource(s).")
@@ -245,14 +237,13 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
     Example:
       runner destroy -m examples/azure/azure.yaml --yes
     """
-    from runner import app as api
-    from runner.applying.execute import Report
+    from runner import app
     from runner.render import output
 
-    def show(planned: api.Planned) -> None:
+    def show(planned: app.Planned) -> None:
         click.echo(output.plan_text(planned.plan, header=f"Destroy everything {manifest} manages:"))
 
-    result = api.destroy(
+    result = app.destroy(
         manifest,
         state=state,
         emit=output.EventPrinter(),
@@ -261,9 +252,9 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
         on_plan=show,
         lock_timeout=lock_timeout,
     )
-    if isinstance(result, Report):
-        return 0 if result.outcome == "ok" else 1
-    return 0
+    if isinstance(result, app.Planned):
+        return 0
+    return 0 if result.outcome == "ok" else 1
 
 
 @click.command()
@@ -283,7 +274,7 @@ def rerun(
       runner rerun --failed -m examples/pasqal/pasqal.yaml --yes
       runner rerun --failed 'job.rotation*' -m examples/azure/azure.yaml --yes
     """
-    from runner import app as api
+    from runner import app
     from runner.render import output
 
     if not only_failed:
@@ -294,7 +285,7 @@ def rerun(
             click.echo(f"  -/+ {rec.address}  rerun of failed generation {rec.generation}")
         return _confirm_or_refuse(yes, f"Rerun these {len(items)} job(s)?")
 
-    failures = api.rerun(
+    failures = app.rerun(
         manifest, patterns, state=state, emit=output.EventPrinter(), confirm=confirm, lock_timeout=lock_timeout
     )
     for failure in failures:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from runner.cli.common import json_option, lock_timeout_option, state_option
-from runner.errors import BudgetExceededError, ExitCode, ManifestError, UsageError
+from runner.errors import BudgetExceededError, ExitCode, UsageError
 
 MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False))
 
@@ -54,35 +54,19 @@ def validate(manifests: tuple[str, ...], as_json: bool) -> int:
       runner validate examples/quickstart.yaml
       runner validate examples/*.yaml --json
     """
-    from runner.errors import RunnerError
-    from runner.expand.expansion import expand
-    from runner.manifest.loader import load
+    from runner import app
     from runner.render import output
 
-    reports, failed = [], False
-    for manifest in manifests:
-        try:
-            count = len(expand(load(manifest, env=os.environ)).resources)
-            reports.append({"manifest": manifest, "valid": True, "problems": [], "resources": count})
-            if not as_json:
-                click.echo(f"{manifest}: valid ({count} resource(s))")
-        except ManifestError as exc:
-            failed = True
-            problems = [
-                {"file": p.location.file, "line": p.location.line, "column": p.location.column, "message": p.message}
-                for p in exc.problems
-            ]
-            reports.append({"manifest": manifest, "valid": False, "problems": problems})
-            if not as_json:
-                for line in exc.lines():
-                    click.echo(line, err=True)
-        except RunnerError as exc:  # e.g. a file that does not exist: still check the others
-            failed = True
-            reports.append({"manifest": manifest, "valid": False, "problems": [{"message": exc.message}]})
-            if not as_json:
-                click.echo(f"error: {exc.message}", err=True)
+    reports = [app.validate(m) for m in manifests]
+    for report in reports if not as_json else ():
+        if report.valid:
+            click.echo(f"{report.manifest}: valid ({report.resources} resource(s))")
+        elif report.error is not None:
+            for line in report.error.lines():
+                click.echo(line, err=True)
+    failed = not all(r.valid for r in reports)
     if as_json:
-        output.dump_json(reports[0] if len(reports) == 1 else reports)
+        output.dump_json(reports[0].as_json() if len(reports) == 1 else [r.as_json() for r in reports])
     return int(ExitCode.ERROR) if failed else 0
 
 
@@ -122,21 +106,16 @@ def plan(
       runner plan examples/quickstart.yaml --target 'job.rotation*' --exclude tag:slow
       runner plan examples/quickstart.yaml --out plan.json && runner apply plan.json
     """
-    from runner import app as api
-    from runner.planning import cost, planfile
+    from runner import app
     from runner.render import output
 
-    planned = api.plan(manifest, state=state, replace=replace, targets=targets, excludes=excludes, refresh=refresh)
-    if out:
-        planfile.save(out, planned)
+    planned = app.plan(
+        manifest, state=state, replace=replace, targets=targets, excludes=excludes, refresh=refresh, out=out
+    )
     if as_json:
-        doc = planfile.plan_json(
-            planned.plan, planned.expansion, planned.snapshot, planned.findings, planned.refreshed.drift
-        )
-        doc["cost"] = cost.section_json(planned.estimates(), planned.expansion.budget)
-        output.dump_json(doc)
+        output.dump_json(planned.as_json())
     else:
-        click.echo(_plan_text(manifest, planned))
+        click.echo(output.planned_text(manifest, planned))
         if out:
             click.echo(f"\nSaved the plan to {out}. Apply exactly it with: runner apply {out}")
     refused = planned.over_budget()
@@ -145,31 +124,6 @@ def plan(
     if detailed_exitcode and planned.plan.has_changes():
         return int(ExitCode.CHANGES)
     return 0
-
-
-def _plan_text(manifest: str, planned: Any) -> str:
-    from runner.applying import reconcile
-    from runner.planning import cost
-    from runner.render import output
-
-    text = output.plan_text(planned.plan, header=_header(manifest, planned.snapshot))
-    costs = cost.section_text(planned.estimates(), planned.expansion.budget)
-    if costs:
-        text += "\n\n" + "\n".join(costs)
-    if planned.refreshed.drift:
-        lines = "\n".join(f"  ~ {d.address}: {d.message}" for d in planned.refreshed.drift)
-        text = f"Changed outside runner (not a planned change):\n{lines}\n\n{text}"
-    if planned.findings:
-        lines = "\n".join(f"  {line}" for line in reconcile.describe(list(planned.findings)))
-        text = f"Reconciliation of interrupted submissions:\n{lines}\n\n{text}"
-    if planned.plan.untargeted:
-        text += f"\n{planned.plan.untargeted} other change(s) left out by --target/--exclude."
-    return text
-
-
-def _header(manifest: str, snap: Any) -> str:
-    where = f"{snap.path} (serial {snap.serial})" if snap.exists else f"{snap.path} (new)"
-    return f"Plan for {manifest} against {where}:"
 
 
 @click.command()
@@ -204,20 +158,19 @@ def apply(
       runner apply examples/quickstart.yaml --yes --target job.bell
       runner apply plan.json
     """
-    from runner import app as api
-    from runner.applying.execute import Report
+    from runner import app
     from runner.render import output
 
     printer = output.EventPrinter(json_lines=as_json)
     interactive = sys.stdin.isatty() and not as_json
 
-    def show(planned: api.Planned) -> None:
+    def show(planned: app.Planned) -> None:
         if not as_json:
-            click.echo(_plan_text(target, planned))
+            click.echo(output.planned_text(target, planned))
 
     stop = threading.Event()
 
-    def confirm(planned: api.Planned) -> bool:
+    def confirm(planned: app.Planned) -> bool:
         if yes:
             _on_interrupt(stop)
             return True
@@ -230,10 +183,8 @@ def apply(
         _on_interrupt(stop)
         return True
 
-    from runner.planning import planfile
-
     previous = signal.getsignal(signal.SIGINT)
-    saved = planfile.is_plan_file(target)
+    saved = app.is_plan_file(target)
     if saved and (replace or targets or excludes or not refresh):
         raise UsageError(
             "--replace, --target, --exclude and --no-refresh shape a plan; a saved plan already "
@@ -242,7 +193,7 @@ def apply(
     if saved:
         _on_interrupt(stop)
     try:
-        result = api.apply(
+        result = app.apply(
             target,
             stop=stop,
             state=state,
@@ -259,7 +210,7 @@ def apply(
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)
-    if not isinstance(result, Report):
+    if isinstance(result, app.Planned):
         if not result.plan.has_changes():
             if as_json:
                 printer.stream.write('{"event": "NoChanges", "submitted": 0}\n')
@@ -296,13 +247,13 @@ def _on_interrupt(stop: threading.Event) -> None:
 
 
 def _print_results(target: str, state: str | None, touched: list[str]) -> None:
-    from runner import app as api
-    from runner.planning import planfile
+    from runner import app
     from runner.render import output
 
-    if planfile.is_plan_file(target):
+    if app.is_plan_file(target):
         return
-    rows = [r for r in api.results(state=api.state_path(target, state)) if r["address"] in set(touched)]
+    wanted = set(touched)  # built once: a 10,000-job apply prints in linear time
+    rows = [r for r in app.results(state=app.state_path(target, state)) if r["address"] in wanted]
     if not rows:
         return
     click.echo("\nResults:")
@@ -322,9 +273,9 @@ def schema() -> int:
     Example:
       runner schema > manifest.schema.json
     """
-    from runner.manifest.schema import schema_text
+    from runner import app
 
-    click.echo(schema_text(), nl=False)
+    click.echo(app.schema_text(), nl=False)
     return 0
 
 
@@ -338,10 +289,10 @@ def targets(manifest: str, as_json: bool) -> int:
     Example:
       runner targets examples/quickstart.yaml
     """
-    from runner import app as api
+    from runner import app
     from runner.render import output
 
-    loaded = api.load(manifest)
+    loaded = app.load(manifest)
     rows = [
         {
             "name": t.name,

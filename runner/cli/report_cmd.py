@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from runner.cli.common import manifest_option, open_state, state_option
+from runner.cli.common import manifest_option, state_option
 from runner.errors import RunnerError
 
 
@@ -30,16 +30,13 @@ def report(manifest: str | None, state: str | None, out: str) -> int:
     Example:
       runner report -m examples/quickstart.yaml --out quickstart.html
     """
-    from runner import __version__
+    from runner import __version__, app
     from runner.render import plot
     from runner.render import report as pages
-    from runner.state.store import iso
 
-    st = open_state(manifest, state)
-    try:
-        data = pages.collect(st, project=_project(manifest), runner_version=__version__, generated_at=iso(_now()))
-    finally:
-        st.close()
+    data = app.report_data(
+        manifest=manifest, state=state, project=_project(manifest), runner_version=__version__, generated_at=_now()
+    )
     try:
         pictures: list[plot.Picture] | None = plot.gallery(data.results)
     except RunnerError as exc:
@@ -56,18 +53,15 @@ def _project(manifest: str | None) -> str:
     """The manifest's project name; the report is about the state, so a manifest that no longer loads is no error."""
     if manifest is None:
         return "runner project"
-    from runner.manifest import loader as manifests
+    from runner import app
 
-    try:
-        return manifests.load(manifest, check_programs=False).project
-    except RunnerError:
-        return manifest
+    return app.project_of(manifest) or manifest
 
 
-def _now() -> float:
-    import time
+def _now() -> str:
+    from datetime import datetime, timezone
 
-    return time.time()
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _write(path: str, text: str) -> None:

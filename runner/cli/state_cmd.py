@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from runner.cli.common import json_option, lock_timeout_option, manifest_option, open_state, state_option
+from runner.cli.common import json_option, lock_timeout_option, manifest_option, state_option
 
 
 @click.group()
@@ -23,13 +23,10 @@ def list_(manifest: str | None, state: str | None, as_json: bool) -> int:
     Example:
       runner state list -m examples/quickstart.yaml
     """
+    from runner import app
     from runner.render import output
 
-    st = open_state(manifest, state)
-    try:
-        addresses = sorted(st.recorded())
-    finally:
-        st.close()
+    addresses = app.addresses_in(manifest=manifest, state=state)
     if as_json:
         output.dump_json(addresses)
     else:
@@ -50,21 +47,9 @@ def rm(addresses: tuple[str, ...], manifest: str | None, state: str | None, lock
     Example:
       runner state rm job.bell -m examples/quickstart.yaml
     """
-    from runner.domain import address
-    from runner.errors import RunnerError
-    from runner.state import Lease
+    from runner import app
 
-    st = open_state(manifest, state)
-    try:
-        chosen = address.select(st.recorded(), addresses)
-        if not chosen:
-            raise RunnerError(f"no recorded resource matches {' '.join(addresses)}")
-        with Lease(st, "state rm").acquire(lock_timeout), st.transaction() as txn:
-            for a in chosen:
-                txn.forget(a, "removed with `runner state rm`")
-        st.checkpoint()
-    finally:
-        st.close()
+    chosen = app.forget(addresses, manifest=manifest, state=state, lock_timeout=lock_timeout)
     for a in chosen:
         click.echo(f"removed {a}")
     return 0
@@ -73,22 +58,23 @@ def rm(addresses: tuple[str, ...], manifest: str | None, state: str | None, lock
 @state.command("unlock")
 @manifest_option
 @state_option
-def unlock(manifest: str | None, state: str | None) -> int:
-    """Remove the state lock, whoever holds it (no lock id needed).
+@click.option(
+    "--force", is_flag=True, help="Remove the lock even though its holder still heart-beats (it may be alive)."
+)
+def unlock(manifest: str | None, state: str | None, force: bool) -> int:
+    """Remove the state lock when its holder is gone (no lock id needed).
 
-    Use it only when the holder is gone; a live holder stops at its next write.
+    Refused (exit 4) while the holder's heartbeat is fresh: removing the lock of a live run lets a
+    second run submit while the first may still send creates. --force does it anyway.
 
     \b
-    Example:
+    Examples:
       runner state unlock -m examples/quickstart.yaml
+      runner state unlock -m examples/quickstart.yaml --force
     """
-    from runner.state import force_unlock
+    from runner import app
 
-    st = open_state(manifest, state)
-    try:
-        holder = force_unlock(st)
-    finally:
-        st.close()
+    holder = app.unlock(manifest=manifest, state=state, force=force)
     if holder is None:
         click.echo("the state was not locked")
     else:

@@ -1,8 +1,8 @@
-"""What apply (and wait, cancel, refresh) report while they work; output.py renders these."""
+"""What apply (and wait, cancel, refresh) report while they work; runner.render.output renders these."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,3 +72,6 @@ class RunFinished(Event):
     outcome: str
     summary: Mapping[str, Any]
     seconds: float
+
+
+Emit = Callable[[Event], None]  # where a running operation sends its events

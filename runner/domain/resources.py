@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.domain.model import Attrs, Budget, Program, Target
-
-KIND_ORDER = {"session": 0, "batch": 1, "job": 2, "batch_job": 3, "workload": 4}
+from runner.domain.vocabulary import Kind, Status
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class Desired:
     """
 
     address: str
-    kind: str
+    kind: Kind
     name: str
     target: str
     provider: str
@@ -54,7 +53,7 @@ class Recorded:
     """One resource as the state file last recorded it (its current generation)."""
 
     address: str
-    kind: str
+    kind: Kind
     target: str
     provider: str
     parent: str | None
@@ -62,7 +61,7 @@ class Recorded:
     fingerprint: str
     spec: Mapping[str, Any]
     attrs: Attrs
-    status: str
+    status: Status
     remote_id: str | None
     protect: bool = False
     lifecycle: Mapping[str, Any] = field(default_factory=dict)

@@ -11,7 +11,8 @@ from typing import Any
 from runner.domain import address
 from runner.domain.fingerprint import Stamper, digest
 from runner.domain.model import Attrs, Batch, Job, Manifest, Program, Session, Workload
-from runner.domain.resources import KIND_ORDER, Desired, Expansion
+from runner.domain.resources import Desired, Expansion
+from runner.domain.vocabulary import KIND_ORDER, Kind
 from runner.expand.matrix import combinations
 
 
@@ -44,7 +45,7 @@ def expand(manifest: Manifest) -> Expansion:
 
 
 def _make(
-    kind: str, addr: str, name: str, target: str, manifest: Manifest, spec: dict[str, Any], **extra: Any
+    kind: Kind, addr: str, name: str, target: str, manifest: Manifest, spec: dict[str, Any], **extra: Any
 ) -> Desired:
     provider = manifest.targets[target].provider
     return Desired(addr, kind, name, target, provider, spec=spec, fingerprint=digest(spec), **extra)

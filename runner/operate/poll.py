@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner import providers
 from runner.domain import address as addresses
-from runner.domain.events import Event, Notice, StatusChanged
-from runner.domain.model import Target
+from runner.domain.events import Emit, Notice, StatusChanged
+from runner.domain.remote import Observation, RemoteRef, Result
+from runner.domain.vocabulary import RESULT_KINDS, SUCCEEDED, TERMINAL, UNKNOWN
 from runner.errors import ProviderError, RunnerError
-from runner.providers.base import SUCCEEDED, TERMINAL, UNKNOWN, Context, Observation, Provider, RemoteRef, Result
-from runner.state import Lease, State
-
-RESULT_KINDS = ("job", "batch_job", "workload")
+from runner.providers.base import CancelsIndex, Provider
+from runner.providers.pool import ProviderPool
+from runner.state import Store
 
 
 @dataclass
@@ -40,49 +39,18 @@ class Cycle:
     statuses: dict[str, str] = field(default_factory=dict)  # every selected address, as of this cycle
 
 
-def target_from(raw: Mapping[str, Any]) -> Target:
-    return Target(**{**raw, "tags": tuple(raw.get("tags", ())), "path": tuple(raw.get("path", ()))})
-
-
-class Providers:
-    """Providers for the targets recorded in a state file, each built once (on the calling thread)."""
-
-    def __init__(self, state: State, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.targets = state.targets()
-        self.built: dict[str, Provider] = {}
-
-    def get(self, name: str) -> Provider:
-        if name not in self.built:
-            if name not in self.targets:
-                raise RunnerError(f"target '{name}' is not recorded in the state; apply the manifest first")
-            raw, base_dir = self.targets[name]
-            self.built[name] = providers.make(target_from(raw), Context(self.env, base_dir))
-        return self.built[name]
-
-    def close(self) -> None:
-        for provider in self.built.values():
-            provider.shutdown()
-
-
 class Poller:
     """Observes tracked resources through their providers and records what changed."""
 
-    def __init__(
-        self, state: State, *, env: Mapping[str, str], emit: Callable[[Event], None], lock_timeout: float = 0.0
-    ) -> None:
-        self.state, self.env, self.emit = state, env, emit
+    def __init__(self, state: Store, pool: ProviderPool, *, emit: Emit, lock_timeout: float = 0.0) -> None:
+        self.state, self.pool, self.emit = state, pool, emit
         self.lock_timeout = lock_timeout
-        self.pool = Providers(state, env)
 
     def provider(self, name: str) -> Provider:
         return self.pool.get(name)
 
-    def close(self) -> None:
-        self.pool.close()
-
     def requests(self) -> int:
-        return sum(int(getattr(getattr(p, "http", None), "calls", 0)) for p in self.pool.built.values())
+        return self.pool.requests()
 
     def selected(self, patterns: Sequence[str], kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
         """Tracked resources matching the patterns (all when none), optionally only some kinds."""
@@ -158,7 +126,7 @@ class Poller:
         if not changes and not results:
             self._classify(live, seen, report)
             return
-        with Lease(self.state, "refresh").acquire(self.lock_timeout), self.state.transaction() as txn:
+        with self.state.lease("refresh", self.lock_timeout), self.state.transaction() as txn:
             for row, obs in changes:
                 txn.observe(row["address"], obs)
             for addr, (generation, result) in results.items():
@@ -209,7 +177,7 @@ def wait(
     session or batch is meant to stay open, so it is waited on only when named. `progress`
     sees every cycle's report.
     """
-    kinds = () if patterns else RESULT_KINDS
+    kinds = () if patterns else tuple(sorted(RESULT_KINDS))
     deadline = clock() + timeout
     delays = (backoff or Backoff()).delays(rng or random.Random())
     warned: set[str] = set()
@@ -250,16 +218,15 @@ def cancel(
         ref = RemoteRef(row["kind"], row["remote_id"], row["parent_remote_id"])
         provider = poller.provider(row["target"])
         if index is not None:
-            cancel_index = getattr(provider, "cancel_index", None)
-            if cancel_index is None:
+            if not isinstance(provider, CancelsIndex):
                 raise RunnerError(f"{row['address']}: {row['target']} jobs have no sub-job index to cancel")
-            obs = cancel_index(ref, index)
+            obs = provider.cancel_index(ref, index)
         else:
             obs = provider.cancel(ref)
         done.append((row["address"], obs))
     if done:
         by_remote = {r["remote_id"]: r["address"] for r in poller.state.tracked()}
-        with Lease(poller.state, "cancel").acquire(poller.lock_timeout), poller.state.transaction() as txn:
+        with poller.state.lease("cancel", poller.lock_timeout), poller.state.transaction() as txn:
             for addr, obs in done:
                 txn.observe(addr, obs)
                 for child in obs.children:  # cancelling a batch cancels its jobs too

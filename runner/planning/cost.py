@@ -18,7 +18,7 @@ from runner.planning.pricing import EXACT, FORMULA, UNKNOWN, ZERO, Estimate, Gat
 from runner.quantum.gates import CountError, GateCache
 
 if TYPE_CHECKING:
-    from runner.planning.diff import Plan
+    from runner.planning.changes import Plan
 
 __all__ = [
     "EXACT",

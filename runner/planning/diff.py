@@ -3,54 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from runner.domain.model import Attrs
 from runner.domain.resources import Desired, Recorded
+from runner.domain.vocabulary import CONTAINERS, SUBMIT_FAILED, SUBMITTING, TERMINAL
 from runner.errors import PlanError
-from runner.providers.base import SUBMIT_FAILED, SUBMITTING, TERMINAL
-
-ACTIONS = ("create", "update", "replace", "delete", "noop")
-SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "noop": " "}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One planned action on one address."""
-
-    address: str
-    kind: str
-    action: str
-    reason: str
-    desired: Desired | None = None
-    recorded: Recorded | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Sorted changes; a value that renders as text or JSON and that apply executes."""
-
-    changes: tuple[Change, ...]
-    untargeted: int = 0  # changes left out by --target/--exclude
-
-    def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(ACTIONS, 0)
-        for change in self.changes:
-            counts[change.action] += 1
-        return counts
-
-    def pending(self) -> list[Change]:
-        """Changes that do something."""
-        return [c for c in self.changes if c.action != "noop"]
-
-    def has_changes(self) -> bool:
-        return any(c.action != "noop" for c in self.changes)
-
-    def blocked(self) -> list[Change]:
-        """Addresses reconciliation could not settle: no action until someone looks."""
-        return [c for c in self.changes if c.details.get("blocked")]
+from runner.planning.changes import Change, Plan
 
 
 def diff(
@@ -68,15 +28,8 @@ def diff(
     changes = {a: _compare(d, recorded.get(a), a in force_replace) for a, d in wanted.items()}
     for addr, why in (blocked or {}).items():
         if addr in changes:
-            changes[addr] = Change(
-                addr,
-                changes[addr].kind,
-                "noop",
-                f"blocked: {why}",
-                changes[addr].desired,
-                changes[addr].recorded,
-                {"blocked": True},
-            )
+            old = changes[addr]
+            changes[addr] = Change(addr, old.kind, "noop", f"blocked: {why}", old.desired, old.recorded, blocked=True)
     for addr, rec in recorded.items():
         if addr not in wanted:
             changes[addr] = _delete(rec)
@@ -108,14 +61,14 @@ def _compare(d: Desired, rec: Recorded | None, forced: bool) -> Change:
         flag = f"protect turned {'on' if d.protect else 'off'}"
         attrs = f"{attrs}; {flag}" if attrs else flag
     if attrs:
-        return Change(d.address, d.kind, "update", attrs, d, rec, {"attrs": True})
+        return Change(d.address, d.kind, "update", attrs, d, rec, update_attrs=True)
     return Change(d.address, d.kind, "noop", "unchanged", d, rec)
 
 
 def _delete(rec: Recorded) -> Change:
     running = rec.status not in TERMINAL and rec.remote_id is not None
     reason = "not in the manifest" + ("; cancel it (still running)" if running else "")
-    return Change(rec.address, rec.kind, "delete", reason, None, rec, {"cancel": running})
+    return Change(rec.address, rec.kind, "delete", reason, None, rec, cancel=running)
 
 
 def _lifecycle(d: Desired, rec: Recorded) -> Change | None:
@@ -132,21 +85,19 @@ def _lifecycle(d: Desired, rec: Recorded) -> Change | None:
             d.address, d.kind, "replace", f"{key} turned on, but the {d.kind} is closed and cannot reopen", d, rec
         )
     if not now:
-        return Change(d.address, d.kind, "update", f"{key} turned off: close the {d.kind}", d, rec, {"close": True})
-    return Change(d.address, d.kind, "update", f"{key} turned on: leave the {d.kind} open", d, rec, {"lifecycle": True})
+        return Change(d.address, d.kind, "update", f"{key} turned off: close the {d.kind}", d, rec, close=True)
+    return Change(d.address, d.kind, "update", f"{key} turned on: leave the {d.kind} open", d, rec, keep_open=True)
 
 
 def _cascade(changes: dict[str, Change]) -> None:
     """Children of a replaced session or batch are replaced with it (renewals keep their children)."""
-    renewed = {
-        a
-        for a, c in changes.items()
-        if c.action == "replace" and c.kind in ("session", "batch") and not c.details.get("renew")
-    }
+    renewed = {a for a, c in changes.items() if c.action == "replace" and c.kind in CONTAINERS and not c.renew}
     for addr, change in list(changes.items()):
         parent = change.desired.parent if change.desired else None
         if parent in renewed and change.action in ("noop", "update"):
-            changes[addr] = replace(change, action="replace", reason=f"replaced with its parent {parent}", details={})
+            changes[addr] = Change(
+                addr, change.kind, "replace", f"replaced with its parent {parent}", change.desired, change.recorded
+            )
 
 
 def _grow_containers(changes: dict[str, Change]) -> None:
@@ -172,7 +123,7 @@ def _grow_containers(changes: dict[str, Change]) -> None:
             changes[parent_addr] = replace(
                 parent,
                 action="replace",
-                details={"renew": True},
+                renew=True,
                 reason=f"{len(children)} new job(s), but the {parent.kind} is {why}: "
                 f"a new {parent.kind} takes them (the others stay where they ran)",
             )
@@ -180,9 +131,7 @@ def _grow_containers(changes: dict[str, Change]) -> None:
             reason = f"add {len(children)} job(s) to the open batch"
             if parent.action == "update":
                 reason = f"{parent.reason}; {reason}"
-            changes[parent_addr] = replace(
-                parent, action="update", reason=reason, details={**parent.details, "add_jobs": sorted(children)}
-            )
+            changes[parent_addr] = replace(parent, action="update", reason=reason, add_jobs=tuple(sorted(children)))
 
 
 def _refuse_protected(changes: Iterable[Change]) -> None:
@@ -243,41 +192,3 @@ def _attrs_reason(old: Attrs, new: Attrs) -> str:
     if old.name != new.name:
         parts.append(f"name {old.name or '(default)'} -> {new.name or '(default)'}")
     return "; ".join(parts)
-
-
-def narrow(plan: Plan, include: Collection[str] = (), exclude: Collection[str] = ()) -> Plan:
-    """Keep the changes --target selects and --exclude does not (patterns: addresses, globs, tag:NAME).
-
-    A kept change brings the parent it needs (a session or batch being created), and a batch
-    being created brings its new jobs. Asking for a change whose parent is excluded is an error.
-    """
-    if not include and not exclude:
-        return plan
-    by_address = {c.address: c for c in plan.changes}
-    keep = {c.address for c in plan.changes if (not include or _chosen(c, include)) and not _chosen(c, exclude)}
-    for addr in list(keep):
-        wanted = by_address[addr].desired
-        parent = wanted.parent if wanted else None
-        needed = by_address.get(parent or "")
-        if needed is not None and needed.action != "noop" and parent not in keep:
-            if _chosen(needed, exclude):
-                raise PlanError(f"{addr} needs {parent} ({needed.action}), which --exclude leaves out")
-            keep.add(needed.address)
-    for change in plan.changes:
-        parent = change.desired.parent if change.desired else None
-        creating = change.kind == "batch_job" and change.action in ("create", "replace")
-        if creating and parent in keep and by_address[parent or ""].action in ("create", "replace"):
-            keep.add(change.address)  # a new batch is created with its jobs in one call
-    kept = tuple(c for c in plan.changes if c.address in keep)
-    left_out = sum(1 for c in plan.changes if c.address not in keep and c.action != "noop")
-    return Plan(kept, untargeted=left_out)
-
-
-def _chosen(change: Change, patterns: Collection[str]) -> bool:
-    from runner.domain import address
-
-    holder = change.desired or change.recorded
-    tags = set(holder.attrs.tags) if holder else set()
-    return any(
-        p.removeprefix("tag:") in tags if p.startswith("tag:") else address.matches(change.address, p) for p in patterns
-    )

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from runner.domain.remote import Observation, RemoteRef
 from runner.domain.resources import Recorded
+from runner.domain.vocabulary import TERMINAL
 from runner.errors import ProviderError, RunnerError
-from runner.operate.poll import Providers
-from runner.providers.base import TERMINAL, Observation, RemoteRef
-from runner.state import State
+from runner.providers.pool import ProviderPool
+from runner.state import Store
 
 
 @dataclass(frozen=True)
@@ -46,37 +47,33 @@ class Refreshed:
     observed: Mapping[str, Observation]
 
 
-def detect(state: State, env: Mapping[str, str]) -> Refreshed:
+def detect(state: Store, pool: ProviderPool) -> Refreshed:
     """Observe every live tracked resource; read-only."""
     rows = state.tracked(skip_statuses=TERMINAL)
     if not rows:
         return Refreshed((), {})
     recorded = state.recorded()
-    pool = Providers(state, env)
     drift: list[Drift] = []
     observed: dict[str, Observation] = {}
-    try:
-        for target, group in _by_target(rows).items():
-            refs = [RemoteRef(r["kind"], r["remote_id"], r["parent_remote_id"]) for r in group]
-            try:
-                seen = pool.get(target).observe(refs)
-            except (ProviderError, RunnerError) as exc:
-                drift.extend(
-                    Drift(
-                        r["address"],
-                        "unreachable",
-                        r["status"],
-                        None,
-                        f"could not refresh target {target} ({exc.message}); drift unknown, nothing is assumed deleted",
-                    )
-                    for r in group
+    for target, group in _by_target(rows).items():
+        refs = [RemoteRef(r["kind"], r["remote_id"], r["parent_remote_id"]) for r in group]
+        try:
+            seen = pool.get(target).observe(refs)
+        except (ProviderError, RunnerError) as exc:
+            drift.extend(
+                Drift(
+                    r["address"],
+                    "unreachable",
+                    r["status"],
+                    None,
+                    f"could not refresh target {target} ({exc.message}); drift unknown, nothing is assumed deleted",
                 )
-                continue
-            for row, obs in zip(group, seen, strict=True):
-                observed[row["address"]] = obs
-                drift.extend(_compare(recorded[row["address"]], obs))
-    finally:
-        pool.close()
+                for r in group
+            )
+            continue
+        for row, obs in zip(group, seen, strict=True):
+            observed[row["address"]] = obs
+            drift.extend(_compare(recorded[row["address"]], obs))
     return Refreshed(tuple(drift), observed)
 
 
@@ -143,7 +140,7 @@ def fold(recorded: Mapping[str, Recorded], refreshed: Refreshed) -> dict[str, Re
     return out
 
 
-def record(state: State, refreshed: Refreshed) -> None:
+def record(state: Store, refreshed: Refreshed) -> None:
     """Write what the refresh saw (apply does this under its lock before executing)."""
     changed = {d.address for d in refreshed.drift if d.what in ("status", "closed")}
     if not changed:

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from runner import __version__
 from runner.domain.fingerprint import digest
-from runner.domain.model import Attrs, Budget, Program, Target
+from runner.domain.model import Attrs, Budget, Program
 from runner.domain.resources import Desired, Expansion
 from runner.errors import PlanError, StalePlanError
-from runner.planning.diff import Change, Plan
-from runner.state import Snapshot, State
+from runner.planning.changes import Change, Plan
+from runner.state import Snapshot, Store
+from runner.state.codec import target_from
 
 if TYPE_CHECKING:
     from runner.applying.reconcile import Finding
@@ -43,7 +44,7 @@ def change_json(c: Change) -> dict[str, Any]:
             "before": before.fingerprint if before else None,
             "after": after.fingerprint if after else None,
         },
-        "details": dict(c.details),
+        "details": c.flags(),
     }
 
 
@@ -130,7 +131,7 @@ def load(path: str) -> tuple[dict[str, Any], Expansion]:
         manifest_digest=doc["manifest"]["digest"],
         resources=tuple(_desired(r) for r in payload["resources"]),
         programs={k: Program(**p) for k, p in payload["programs"].items()},
-        targets={k: _target(t) for k, t in payload["targets"].items()},
+        targets={k: target_from(t) for k, t in payload["targets"].items()},
         budget=_budget(payload.get("budget")),
     )
     return doc, expansion
@@ -153,11 +154,7 @@ def _budget(raw: Mapping[str, Any] | None) -> Budget | None:
     return Budget({k: Decimal(v) for k, v in raw["limits"].items()}, bool(raw["allow_unknown"]))
 
 
-def _target(raw: Mapping[str, Any]) -> Target:
-    return Target(**{**raw, "tags": tuple(raw.get("tags", ())), "path": tuple(raw.get("path", ()))})
-
-
-def check_fresh(doc: Mapping[str, Any], state: State, path: str) -> None:
+def check_fresh(doc: Mapping[str, Any], state: Store, path: str) -> None:
     """Refuse a plan made against another state, or before the state last changed."""
     made = doc["state"]
     if made["lineage"] is not None and made["lineage"] != state.lineage:

@@ -1,13 +1,14 @@
-"""The provider registry: one literal dict from provider name to its module.
+"""The provider registry: one literal dict from provider name to the module that implements it.
 
-Each module defines SPEC (a ProviderSpec) and make(target, context) -> Provider, and keeps
-heavy imports (httpx, qiskit) inside the functions that need them, so validation stays fast.
+Each module provides what `Plugin` describes: SPEC (a ProviderSpec), check_target(target) and
+make(target, context) -> Provider. Modules keep heavy imports (httpx, qiskit) inside the
+functions that need them, so validation stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from typing import Protocol, cast
 
 from runner.domain.model import Target
 from runner.providers.base import Context, Provider, ProviderSpec
@@ -18,10 +19,25 @@ REGISTRY: dict[str, str] = {
     "superstaq": "runner.providers.superstaq.provider",
     "pasqal": "runner.providers.pasqal.provider",
 }
+Problems = list[tuple[tuple[str | int, ...], str]]
 
 
-def _module(name: str) -> ModuleType:
-    return importlib.import_module(REGISTRY[name])
+class Plugin(Protocol):
+    """What a provider module offers the registry."""
+
+    SPEC: ProviderSpec
+
+    def check_target(self, target: Target) -> Problems:
+        """Provider-specific problems with a target's settings: (path below the target, message)."""
+        ...
+
+    def make(self, target: Target, context: Context) -> Provider:
+        """A provider instance for one target."""
+        ...
+
+
+def _plugin(name: str) -> Plugin:
+    return cast(Plugin, importlib.import_module(REGISTRY[name]))
 
 
 def names() -> list[str]:
@@ -31,18 +47,14 @@ def names() -> list[str]:
 
 def spec(name: str) -> ProviderSpec:
     """A provider's capabilities and configuration rules."""
-    found: ProviderSpec = _module(name).SPEC
-    return found
+    return _plugin(name).SPEC
 
 
-def check_target(target: Target) -> list[tuple[tuple[str | int, ...], str]]:
+def check_target(target: Target) -> Problems:
     """Provider-specific problems with a target's settings: (path below the target, message)."""
-    check = getattr(_module(target.provider), "check_target", None)
-    found: list[tuple[tuple[str | int, ...], str]] = check(target) if check else []
-    return found
+    return _plugin(target.provider).check_target(target)
 
 
 def make(target: Target, context: Context) -> Provider:
     """A provider instance for one target."""
-    provider: Provider = _module(target.provider).make(target, context)
-    return provider
+    return _plugin(target.provider).make(target, context)

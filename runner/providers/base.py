@@ -1,17 +1,14 @@
-"""The one provider interface and the value objects that cross it."""
+"""The provider interface: what every provider does, the optional capabilities, and what a call carries."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from runner.domain.model import Attrs, Program
-
-# Our own status vocabulary; providers map theirs onto it and keep the raw text too.
-PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED = "pending", "running", "succeeded", "failed", "cancelled"
-TIMED_OUT, UNKNOWN, SUBMITTING, SUBMIT_FAILED = "timed_out", "unknown", "submitting", "submit_failed"
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT})
+from runner.domain.remote import Observation, RemoteRef, Result
+from runner.domain.vocabulary import Kind
 
 
 @dataclass(frozen=True)
@@ -19,7 +16,7 @@ class ProviderSpec:
     """What a provider supports, used by validation without touching the network."""
 
     name: str
-    kinds: frozenset[str]
+    kinds: frozenset[Kind]
     default_target: str | None
     required: tuple[str, ...] = ()
     allowed: frozenset[str] = frozenset()
@@ -29,21 +26,11 @@ class ProviderSpec:
 
 
 @dataclass(frozen=True)
-class RemoteRef:
-    """Where a resource lives remotely: its id and, for jobs in a container, the parent's id."""
-
-    kind: str
-    remote_id: str
-    parent_id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Submission:
     """One create call: everything a provider needs, nothing it must look up."""
 
     address: str
-    kind: str
+    kind: Kind
     generation: int
     token: str
     fingerprint: str
@@ -56,31 +43,6 @@ class Submission:
 
 
 @dataclass(frozen=True)
-class Result:
-    """Measured outcome: counts per circuit plus how they were produced."""
-
-    counts: tuple[Mapping[str, int], ...]
-    shots: int
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Observation:
-    """A resource's remote state as last seen."""
-
-    remote_id: str
-    status: str
-    raw_status: str = ""
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    result: Result | None = None
-    children: tuple[Observation, ...] = ()
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-
-@dataclass(frozen=True)
 class Context:
     """What a provider instance may use: environment and manifest folder."""
 
@@ -89,16 +51,16 @@ class Context:
 
 
 class Provider(Protocol):
-    """Every provider implements these; kinds it does not support raise RejectedError."""
+    """What every provider does; kinds it does not support raise RejectedError.
+
+    Optional abilities are the capability protocols below: apply, plan and the operations check
+    them with isinstance, so a provider that lacks one is never asked for it.
+    """
 
     spec: ProviderSpec
 
     def create(self, sub: Submission) -> Observation:
         """Create the resource (with its children) and return what the provider reports."""
-        ...
-
-    def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:
-        """Add jobs to an open batch; one observation per submission, in order."""
         ...
 
     def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
@@ -125,16 +87,75 @@ class Provider(Protocol):
         """Cancel a resource that may still be running."""
         ...
 
-    def update(self, ref: RemoteRef, attrs: Attrs) -> None:
-        """Change in-place attributes (tags, metadata, name)."""
+    def requests(self) -> int:
+        """How many requests this instance has sent to its service (0 for an in-process provider)."""
         ...
+
+    def shutdown(self) -> None:
+        """Release clients and worker pools."""
+        ...
+
+
+@runtime_checkable
+class Updates(Protocol):
+    """Changes in-place attributes (tags, metadata, name) of resources it holds."""
+
+    def update(self, ref: RemoteRef, attrs: Attrs) -> None:
+        """Send the new attributes."""
+        ...
+
+
+@runtime_checkable
+class Closes(Protocol):
+    """Has containers (sessions, batches) that can be closed to further jobs."""
 
     def close(self, ref: RemoteRef) -> Observation:
         """Close a session or batch so it accepts no more jobs."""
         ...
 
-    def shutdown(self) -> None:
-        """Release clients and worker pools."""
+
+@runtime_checkable
+class AddsJobs(Protocol):
+    """Takes new jobs into an open batch."""
+
+    def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:
+        """Add jobs to an open batch; one observation per submission, in order."""
+        ...
+
+
+@runtime_checkable
+class Describes(Protocol):
+    """Publishes a description of its target (device specs, availability), kept as provenance."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the service says about the target now."""
+        ...
+
+
+@runtime_checkable
+class ListsTagged(Protocol):
+    """Lists the resources on its target that carry a tag (what `runner import --tag` needs)."""
+
+    def list_tagged(self, tag: str) -> list[Observation]:
+        """Observations with detail["name"] set where the service keeps a name."""
+        ...
+
+
+@runtime_checkable
+class CancelsIndex(Protocol):
+    """Cancels one circuit of a multi-circuit job."""
+
+    def cancel_index(self, ref: RemoteRef, index: int | None) -> Observation:
+        """Cancel circuit `index` (all of them with None) and report the job."""
+        ...
+
+
+@runtime_checkable
+class Rebatches(Protocol):
+    """Reruns jobs of a batch as a new batch that keeps their lineage."""
+
+    def rebatch(self, batch: RemoteRef, filters: Mapping[str, Any]) -> Observation:
+        """The new batch, its jobs as children with detail["parent_id"] naming the jobs they rerun."""
         ...
 
 

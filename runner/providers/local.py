@@ -16,20 +16,11 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from runner.domain.fingerprint import seed_from
-from runner.domain.model import Attrs, Target
+from runner.domain.model import Target
+from runner.domain.remote import Observation, RemoteRef, Result
+from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, SUCCEEDED
 from runner.errors import RejectedError
-from runner.providers.base import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    SUCCEEDED,
-    Context,
-    Observation,
-    ProviderSpec,
-    RemoteRef,
-    Result,
-    Submission,
-)
+from runner.providers.base import Context, ProviderSpec, Submission
 
 SPEC = ProviderSpec(
     name="local",
@@ -86,9 +77,6 @@ class LocalProvider:
             return self._remember(Observation(remote_id, FAILED, "error", {"error": message}))
         return self._remember(Observation(remote_id, SUCCEEDED, "done", result=result))
 
-    def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:
-        raise RejectedError("the local target has no batches")
-
     def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
         # local jobs finish inside create; a session stays open until closed
         return [
@@ -113,11 +101,11 @@ class LocalProvider:
         # local jobs finish inside create; only an open session can be cancelled
         return self._remember(Observation(ref.remote_id, CANCELLED if ref.kind == "session" else SUCCEEDED))
 
-    def update(self, ref: RemoteRef, attrs: Attrs) -> None:
-        return None  # tags and metadata live only in the state file
-
     def close(self, ref: RemoteRef) -> Observation:
         return self._remember(Observation(ref.remote_id, SUCCEEDED, "closed"))
+
+    def requests(self) -> int:
+        return 0  # in-process: no service to ask
 
     def shutdown(self) -> None:
         if self._pool is not None:

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from runner.domain.events import (
     Event,
@@ -18,7 +18,11 @@ from runner.domain.events import (
     RunStarted,
     StatusChanged,
 )
-from runner.planning.diff import SYMBOLS, Plan
+from runner.domain.vocabulary import SYMBOLS
+from runner.planning.changes import Plan
+
+if TYPE_CHECKING:
+    from runner.app.pipeline import Planned
 
 _PAST = {
     "create": "created",
@@ -29,15 +33,17 @@ _PAST = {
     "cancel": "cancelled",
 }
 
+_SYMBOLS: dict[str, str] = {str(action): symbol for action, symbol in SYMBOLS.items()}  # events name more actions
+
 
 def plan_text(plan: Plan, *, header: str = "") -> str:
     """The familiar + / ~ / -/+ / - listing with a summary line."""
     lines = [header, ""] if header else []
     pending = plan.pending()
-    if not pending and not any(c.details.get("blocked") for c in plan.changes):
+    if not pending and not any(c.blocked for c in plan.changes):
         total = len(plan.changes)
         return "\n".join([*lines, f"No changes. {total} resource(s) match the manifest; nothing to submit."])
-    blocked = [c for c in plan.changes if c.details.get("blocked")]
+    blocked = [c for c in plan.changes if c.blocked]
     width = min(max(len(c.address) for c in pending + blocked), 60)
     for c in pending:
         lines.append(f"{SYMBOLS[c.action]:>3} {c.address:<{width}}  {c.action:<7}  {c.reason}")
@@ -81,7 +87,7 @@ class EventPrinter:
         if isinstance(event, RunStarted):
             return f"{event.operation}: {event.changes} change(s) against {event.state}"
         if isinstance(event, ResourceDone):
-            sym = SYMBOLS.get(event.action, "*")
+            sym = _SYMBOLS.get(event.action, "*")
             where = f" ({event.remote_id}, {event.status})" if event.remote_id else f" ({event.status})"
             error = f": {event.detail['error']}" if event.detail.get("error") else ""
             return f"{sym:>3} {event.address}: {_PAST.get(event.action, event.action)}{where}{error}"
@@ -136,3 +142,25 @@ def problems(lines: Iterable[str], stream: IO[str] | None = None) -> None:
     out = stream or sys.stderr
     for line in lines:
         out.write(line + "\n")
+
+
+def planned_text(manifest: str, planned: Planned) -> str:
+    """A plan as `runner plan` prints it: reconciliation and drift first, the changes, then their cost."""
+    from runner.applying import reconcile
+    from runner.planning import cost
+
+    snap = planned.snapshot
+    where = f"{snap.path} (serial {snap.serial})" if snap.exists else f"{snap.path} (new)"
+    text = plan_text(planned.plan, header=f"Plan for {manifest} against {where}:")
+    costs = cost.section_text(planned.estimates(), planned.expansion.budget)
+    if costs:
+        text += "\n\n" + "\n".join(costs)
+    if planned.refreshed.drift:
+        lines = "\n".join(f"  ~ {d.address}: {d.message}" for d in planned.refreshed.drift)
+        text = f"Changed outside runner (not a planned change):\n{lines}\n\n{text}"
+    if planned.findings:
+        lines = "\n".join(f"  {line}" for line in reconcile.describe(list(planned.findings)))
+        text = f"Reconciliation of interrupted submissions:\n{lines}\n\n{text}"
+    if planned.plan.untargeted:
+        text += f"\n{planned.plan.untargeted} other change(s) left out by --target/--exclude."
+    return text

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from runner.domain.events import Event
-from runner.providers.base import SUCCEEDED, TERMINAL, UNKNOWN
+from runner.domain.vocabulary import SUCCEEDED, TERMINAL, UNKNOWN
 
 if TYPE_CHECKING:
     from runner.operate.poll import Cycle

@@ -1,22 +1,33 @@
-"""State behind one package: the SQLite file, its migrations, its lock and its writes."""
+"""The state: one project's record of what was applied, behind the `Store` protocol.
+
+`open_store` picks the backend from the location: a file path is the embedded SQLite store.
+"""
 
 from __future__ import annotations
 
 import os
 
-from runner.state.lock import Lease, force_unlock, read_holder
-from runner.state.store import Snapshot, State
+from runner.state.protocol import Held, Holder, Snapshot, Store
 from runner.state.txn import Txn
 
-__all__ = ["Lease", "Snapshot", "State", "Txn", "force_unlock", "read_holder", "snapshot"]
+__all__ = ["Held", "Holder", "Snapshot", "Store", "Txn", "open_store", "snapshot"]
 
 
-def snapshot(path: str) -> Snapshot:
-    """The recorded state at path, or an empty snapshot when no file exists; never creates one."""
-    if not os.path.exists(path):
-        return Snapshot(path, False, None, 0, {})
-    state = State.open(path)
-    try:
-        return state.snapshot()
-    finally:
-        state.close()
+def open_store(location: str, *, create: bool = False) -> Store:
+    """Open (with create: initialise or migrate) the state at `location`; never overwrites a foreign one."""
+    from runner.state.sqlite import SqliteStore
+
+    return SqliteStore.open(location, create=create)
+
+
+def exists(location: str) -> bool:
+    """Whether anything has been recorded at `location` yet."""
+    return os.path.exists(location)
+
+
+def snapshot(location: str) -> Snapshot:
+    """The recorded state at `location`, or an empty snapshot when there is none; never creates one."""
+    if not exists(location):
+        return Snapshot(location, False, None, 0, {})
+    with open_store(location) as store:
+        return store.snapshot()

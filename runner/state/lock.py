@@ -1,4 +1,4 @@
-"""A lease on the state file: owner, host, pid, operation, heartbeat, expiry, fencing number.
+"""The SQLite state's lease: owner, host, pid, operation, heartbeat, expiry, fencing number.
 
 A second writer waits up to its timeout, then fails naming the holder. A lease whose holder
 stopped heart-beating expires and is taken over; a holder on this machine whose process is
@@ -16,34 +16,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import LockConflictError
+from runner.state.codec import iso
+from runner.state.protocol import Holder
 
 if TYPE_CHECKING:
-    from runner.state.store import State
+    from runner.state.sqlite import SqliteStore
 
 DEFAULT_TTL = 15.0  # seconds without a heartbeat before a lease counts as abandoned
 TTL_ENV = "RUNNER_LOCK_TTL"  # override, e.g. for tests of lease expiry
-
-
-@dataclass(frozen=True)
-class Holder:
-    owner: str
-    host: str
-    pid: int
-    ns: str
-    operation: str
-    acquired_at: str
-    heartbeat_at: str
-    expires_at: float
-    fence: int
-
-    def describe(self, now: float) -> str:
-        left = self.expires_at - now
-        expiry = f"lease expires in {left:.0f}s" if left > 0 else "lease expired"
-        return f"{self.operation} by {self.owner} (pid {self.pid} on {self.host}, since {self.acquired_at}, {expiry})"
 
 
 def _namespace() -> str:
@@ -97,7 +80,7 @@ class Lease:
 
     def __init__(
         self,
-        state: State,
+        state: SqliteStore,
         operation: str,
         *,
         ttl: float | None = None,
@@ -137,8 +120,6 @@ class Lease:
                 conn.execute("COMMIT")
                 return holder
             fence = (holder.fence if holder else 0) + 1
-            from runner.state.store import iso
-
             conn.execute(
                 "INSERT OR REPLACE INTO lock (id, owner, host, pid, ns, operation, acquired_at, heartbeat_at, "
                 "expires_at, fence) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -167,8 +148,6 @@ class Lease:
         self._thread.start()
 
     def _beat(self) -> None:
-        from runner.state.store import iso
-
         conn = sqlite3.connect(self.state.path, isolation_level=None, timeout=30)
         try:
             while not self._stop.wait(self.ttl / 3):
@@ -200,8 +179,8 @@ class Lease:
         self.release()
 
 
-def force_unlock(state: State) -> Holder | None:
+def force_unlock(conn: sqlite3.Connection) -> Holder | None:
     """Remove whatever lease is recorded; returns who held it."""
-    holder = read_holder(state.conn)
-    state.conn.execute("DELETE FROM lock WHERE id = 1")
+    holder = read_holder(conn)
+    conn.execute("DELETE FROM lock WHERE id = 1")
     return holder

@@ -1,41 +1,47 @@
-"""Writes to the state file, always inside one State.transaction()."""
+"""Writes to a state, always inside one Store.transaction(), in SQL that SQLite and PostgreSQL share.
+
+Placeholders are `?` (a PostgreSQL connection adapter translates them); upserts use the standard
+ON CONFLICT clause, new ids come back with RETURNING.
+"""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from runner.domain.fingerprint import digest
+from runner.domain.remote import Observation, Result
 from runner.domain.resources import Desired
-from runner.providers.base import TERMINAL, Observation, Result
+from runner.domain.vocabulary import TERMINAL
+from runner.state.codec import attrs_json, dumps
 
-if TYPE_CHECKING:
-    from runner.state.store import State
+
+class Connection(Protocol):
+    """The part of a DB-API connection a transaction uses (sqlite3's, or an adapter over psycopg's)."""
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ..., /) -> Any: ...
 
 
 class Txn:
     """One transaction; every row it writes is stamped with its serial."""
 
-    def __init__(self, state: State, serial: int, now: str) -> None:
-        self.state, self.conn, self.serial, self.now = state, state.conn, serial, now
+    def __init__(self, conn: Connection, serial: int, now: str) -> None:
+        self.conn, self.serial, self.now = conn, serial, now
 
-    def _x(self, sql: str, params: tuple[Any, ...] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+    def _x(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         return self.conn.execute(sql, params)
 
     def claim_project(self, project: str) -> None:
         """Record which project this state belongs to, the first time it is applied."""
-        self._x("INSERT OR IGNORE INTO meta (key, value) VALUES ('project', ?)", (project,))
+        self._x("INSERT INTO meta (key, value) VALUES ('project', ?) ON CONFLICT (key) DO NOTHING", (project,))
 
     # runs ----------------------------------------------------------------------------------------
     def begin_run(self, operation: str, info: Mapping[str, Any]) -> int:
         """A history row for an apply (or destroy, refresh, ...); returns its id."""
-        from runner.state.store import dumps
-
         cur = self._x(
             "INSERT INTO applies (operation, started_at, outcome, manifest, manifest_digest, plan_digest, "
             "git_commit, git_dirty, versions, serial_before, user, host) "
-            "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 operation,
                 self.now,
@@ -50,11 +56,9 @@ class Txn:
                 info.get("host"),
             ),
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def finish_run(self, run_id: int, outcome: str, summary: Mapping[str, Any], serial_after: int) -> None:
-        from runner.state.store import dumps
-
         self._x(
             "UPDATE applies SET finished_at = ?, outcome = ?, summary = ?, serial_after = ? WHERE id = ?",
             (self.now, outcome, dumps(summary), serial_after, run_id),
@@ -72,8 +76,6 @@ class Txn:
         origin: Mapping[str, Any] | None = None,
     ) -> int:
         """Record the intent to create generation `generation` of a resource; returns the intent id."""
-        from runner.state.store import attrs_json, dumps
-
         self._x(
             "INSERT INTO resources (address, kind, target, provider, parent, generation, fingerprint, spec, "
             "attrs, lifecycle, protect, status, remote_id, detail, created_at, updated_at, serial) "
@@ -121,10 +123,10 @@ class Txn:
         )
         cur = self._x(
             "INSERT INTO intents (address, generation, operation, token, fingerprint, state, apply_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
             (d.address, generation, operation, token, d.fingerprint, run_id, self.now),
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def succeed(
         self,
@@ -136,8 +138,6 @@ class Txn:
         parent_remote_id: str | None = None,
     ) -> None:
         """The create call returned: commit the remote id and what the provider reported."""
-        from runner.state.store import dumps
-
         finished = self.now if obs.status in TERMINAL else None
         if parent_remote_id is not None:  # a job created inside its batch learns the batch id only now
             self._x(
@@ -170,8 +170,6 @@ class Txn:
 
     def fail(self, address: str, generation: int, error: str, intent_id: int | None) -> None:
         """The create call was refused: nothing exists remotely."""
-        from runner.state.store import dumps
-
         detail = dumps({"error": error})
         self._x(
             "UPDATE resources SET status = 'submit_failed', detail = ?, updated_at = ?, serial = ? "
@@ -186,8 +184,6 @@ class Txn:
             self._resolve(intent_id, "failed", None, {"error": error})
 
     def _resolve(self, intent_id: int, outcome: str, remote_id: str | None, detail: Mapping[str, Any]) -> None:
-        from runner.state.store import dumps
-
         self._x(
             "UPDATE intents SET state = ?, remote_id = ?, detail = ?, resolved_at = ? WHERE id = ?",
             (outcome, remote_id, dumps(dict(detail)), self.now, intent_id),
@@ -196,27 +192,22 @@ class Txn:
     def settle_intent(self, intent_id: int, outcome: str, detail: Mapping[str, Any], keep_open: bool = False) -> None:
         """Reconciliation's verdict on an intent whose outcome was never recorded."""
         if keep_open:
-            from runner.state.store import dumps
-
             self._x("UPDATE intents SET detail = ? WHERE id = ?", (dumps({**detail, "verdict": outcome}), intent_id))
             return
         self._resolve(intent_id, outcome, None, detail)
 
     def record_result(self, address: str, generation: int, result: Result) -> None:
-        from runner.state.store import dumps
-
         counts = [dict(c) for c in result.counts]
         self._x(
-            "INSERT OR REPLACE INTO results (address, generation, counts, shots, data, digest, fetched_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO results (address, generation, counts, shots, data, digest, fetched_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address, generation) DO UPDATE SET counts = excluded.counts, "
+            "shots = excluded.shots, data = excluded.data, digest = excluded.digest, fetched_at = excluded.fetched_at",
             (address, generation, dumps(counts), result.shots, dumps(dict(result.data)), digest(counts), self.now),
         )
 
     # in-place changes ----------------------------------------------------------------------------
     def observe(self, address: str, obs: Observation) -> None:
         """A newer status (from refresh, wait, cancel or close)."""
-        from runner.state.store import dumps
-
         row = self._x("SELECT generation, detail FROM resources WHERE address = ?", (address,)).fetchone()
         if row is None:
             return
@@ -243,16 +234,12 @@ class Txn:
         )
 
     def set_attrs(self, d: Desired) -> None:
-        from runner.state.store import attrs_json, dumps
-
         self._x(
             "UPDATE resources SET attrs = ?, lifecycle = ?, protect = ?, updated_at = ?, serial = ? WHERE address = ?",
             (attrs_json(d.attrs), dumps(dict(d.lifecycle)), int(d.protect), self.now, self.serial, d.address),
         )
 
     def set_lifecycle(self, address: str, lifecycle: Mapping[str, Any]) -> None:
-        from runner.state.store import dumps
-
         self._x(
             "UPDATE resources SET lifecycle = ?, updated_at = ?, serial = ? WHERE address = ?",
             (dumps(dict(lifecycle)), self.now, self.serial, address),
@@ -277,8 +264,6 @@ class Txn:
         """Target settings (endpoints, credential *names*, never secrets) so later commands can reach them."""
         from dataclasses import asdict
 
-        from runner.state.store import dumps
-
         for name, target in targets.items():
             self._x(
                 "INSERT INTO targets (name, provider, config, base_dir, updated_at) VALUES (?, ?, ?, ?, ?) "
@@ -289,13 +274,11 @@ class Txn:
 
     def save_snapshot(self, target: str, provider: str, body: Mapping[str, Any]) -> str:
         """A target description as the provider gave it; stored once per distinct content. Returns its digest."""
-        from runner.state.store import dumps
-
         text = dumps(dict(body))
         key = digest(dict(body))
         self._x(
-            "INSERT OR IGNORE INTO target_snapshots (digest, target, provider, captured_at, body) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO target_snapshots (digest, target, provider, captured_at, body) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
             (key, target, provider, self.now, text),
         )
         return key

@@ -18,9 +18,11 @@ import pytest
 from runner import emulators
 from runner.domain.fingerprint import digest
 from runner.domain.model import Attrs, Program, Target
+from runner.domain.remote import Observation, RemoteRef
+from runner.domain.vocabulary import FAILED, SUCCEEDED
 from runner.emulators.server import EmulatorServer
 from runner.errors import AuthError, RejectedError
-from runner.providers.base import FAILED, SUCCEEDED, Context, Observation, RemoteRef, Submission
+from runner.providers.base import Context, Submission
 from runner.providers.pasqal import provider as pasqal
 from runner.providers.pasqal.api import query
 from runner.providers.pasqal.provider import PasqalProvider

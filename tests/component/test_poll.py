@@ -12,11 +12,12 @@ import pytest
 from runner import providers
 from runner.domain.events import Event, Notice, StatusChanged
 from runner.domain.model import Attrs, Target
+from runner.domain.remote import Observation
 from runner.domain.resources import Desired
 from runner.errors import RunnerError
 from runner.operate.poll import Backoff, Poller, cancel, wait
-from runner.providers.base import Observation
-from runner.state import State
+from runner.providers.pool import ProviderPool
+from runner.state import Store, open_store
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +28,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def seed_state(path: Path, statuses: dict[str, str], protect: set[str] = frozenset()) -> State:  # type: ignore[assignment]
-    st = State.open(str(path), create=True)
+def seed_state(path: Path, statuses: dict[str, str], protect: set[str] = frozenset()) -> Store:  # type: ignore[assignment]
+    st = open_store(str(path), create=True)
     with st.transaction() as txn:
         txn.save_targets({"t": Target("t", "fake", "fake", {}, {})}, str(path.parent))
         for i, (addr, status) in enumerate(sorted(statuses.items())):
@@ -50,7 +51,7 @@ def test_refresh_of_finished_jobs_makes_no_request(tmp_path: Path) -> None:
         for i in range(10_000):
             txn.record_result(f"job.j{i}", 1, fake_provider.FakeProvider().result(None))  # type: ignore[arg-type]
     fake_provider.CALLS.clear()
-    cycle = Poller(st, env={}, emit=emit).cycle()  # type: ignore[arg-type]
+    cycle = Poller(st, ProviderPool(st.targets(), {}), emit=emit).cycle()  # type: ignore[arg-type]
     assert (cycle.observed, cycle.requests, fake_provider.CALLS) == (0, 0, [])
 
 
@@ -58,7 +59,7 @@ def test_cycle_records_changes_and_fetches_results(tmp_path: Path) -> None:
     st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "running"})
     fake_provider.SCRIPT.update({"r0": ["running"], "r1": ["succeeded"]})
     events, emit = collect()
-    cycle = Poller(st, env={}, emit=emit).cycle()  # type: ignore[arg-type]
+    cycle = Poller(st, ProviderPool(st.targets(), {}), emit=emit).cycle()  # type: ignore[arg-type]
     assert (cycle.changed, cycle.pending) == (["job.a", "job.b"], ["job.a"])
     assert fake_provider.CALLS == ["observe", "result"]  # one observe call for both jobs
     assert [(e.address, e.before, e.after) for e in events if isinstance(e, StatusChanged)] == [
@@ -81,7 +82,7 @@ def test_wait_backs_off_and_is_bounded(tmp_path: Path) -> None:
     _events, emit = collect()
     with pytest.raises(RunnerError) as caught:
         wait(
-            Poller(st, env={}, emit=emit),
+            Poller(st, ProviderPool(st.targets(), {}), emit=emit),
             [],
             10,
             backoff=Backoff(first=1, factor=2, cap=4),  # type: ignore[arg-type]
@@ -98,7 +99,7 @@ def test_wait_finishes_and_surfaces_unknown_statuses(tmp_path: Path) -> None:
     st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "pending"})
     fake_provider.SCRIPT.update({"r0": ["running", "succeeded"], "r1": ["unknown"]})
     events, emit = collect()
-    cycle = wait(Poller(st, env={}, emit=emit), [], 60, sleep=lambda s: None)  # type: ignore[arg-type]
+    cycle = wait(Poller(st, ProviderPool(st.targets(), {}), emit=emit), [], 60, sleep=lambda s: None)  # type: ignore[arg-type]
     assert (cycle.pending, cycle.unknown) == ([], ["job.b"])
     notices = [e.message for e in events if isinstance(e, Notice)]
     assert notices == ["job.b: the provider reports a status runner does not know; not waiting for it"]
@@ -107,7 +108,7 @@ def test_wait_finishes_and_surfaces_unknown_statuses(tmp_path: Path) -> None:
 def test_cancel_skips_finished_and_refuses_protected(tmp_path: Path) -> None:
     st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "succeeded", "job.p": "running"}, {"job.p"})
     _events, emit = collect()
-    poller = Poller(st, env={}, emit=emit)  # type: ignore[arg-type]
+    poller = Poller(st, ProviderPool(st.targets(), {}), emit=emit)  # type: ignore[arg-type]
     with pytest.raises(RunnerError, match=r"refusing to cancel protected job.p: name them with --allow-protected"):
         cancel(poller, ["job.*"])
     done = cancel(poller, ["job.a", "job.b"])

@@ -13,11 +13,12 @@ import pytest
 from runner import providers
 from runner.domain.events import Event, Notice
 from runner.domain.model import Attrs, Target
+from runner.domain.remote import Observation
 from runner.domain.resources import Desired
 from runner.operate.poll import Cycle, Poller, wait
-from runner.providers.base import Observation
+from runner.providers.pool import ProviderPool
 from runner.render.progress import Tally, WaitProgress, bar_line, duration, log_line
-from runner.state import State
+from runner.state import Store, open_store
 
 
 class Terminal(io.StringIO):
@@ -112,8 +113,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def seeded(path: Path, statuses: dict[str, str]) -> State:
-    st = State.open(str(path), create=True)
+def seeded(path: Path, statuses: dict[str, str]) -> Store:
+    st = open_store(str(path), create=True)
     with st.transaction() as txn:
         txn.save_targets({"t": Target("t", "fake", "fake", {}, {})}, str(path.parent))
         for i, (addr, status) in enumerate(sorted(statuses.items())):
@@ -133,7 +134,7 @@ def test_wait_reports_every_cycle_to_progress(fake: None, tmp_path: Path) -> Non
         clock.now += s
 
     progress = WaitProgress(out, clock=clock)
-    poller = Poller(st, env={}, emit=progress.wrap(lambda e: None))
+    poller = Poller(st, ProviderPool(st.targets(), {}), emit=progress.wrap(lambda e: None))
     wait(poller, [], 60, clock=clock, sleep=sleep, progress=progress)
     assert [line.split(", ")[0] for line in out.getvalue().splitlines()] == [
         "wait: 1/3 finished (0 failed)",

@@ -11,11 +11,12 @@ import pytest
 from runner import providers
 from runner.applying import reconcile
 from runner.domain.model import Attrs, Target
+from runner.domain.remote import Observation
 from runner.domain.resources import Desired
 from runner.errors import TransientError
 from runner.planning.diff import diff
-from runner.providers.base import Observation
-from runner.state import State
+from runner.providers.pool import ProviderPool
+from runner.state import Store, open_store
 
 D = Desired("job.a", "job", "a", "t", "fake", None, {"kind": "job", "shots": 1}, Attrs(), "f" * 64)
 
@@ -29,17 +30,17 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def interrupted(tmp_path: Path) -> State:
+def interrupted(tmp_path: Path) -> Store:
     """A state where a create was recorded as intended, and the process died before its outcome."""
-    st = State.open(str(tmp_path / "s.db"), create=True)
+    st = open_store(str(tmp_path / "s.db"), create=True)
     with st.transaction() as txn:
         txn.save_targets({"t": Target("t", "fake", "fake", {}, {})}, str(tmp_path))
         txn.start(D, 1, "tok-a", None)
     return st
 
 
-def plan_after(st: State) -> tuple[list[reconcile.Finding], list[tuple[str, str, str]]]:
-    found = reconcile.findings(st, {})
+def plan_after(st: Store) -> tuple[list[reconcile.Finding], list[tuple[str, str, str]]]:
+    found = reconcile.findings(st, ProviderPool(st.targets(), {}))
     recorded, blocked = reconcile.adjusted(st.recorded(), found)
     plan = diff([D], recorded, blocked=blocked)
     return found, [(c.address, c.action, c.reason) for c in plan.changes]

@@ -11,18 +11,20 @@ from pathlib import Path
 import pytest
 
 from runner.domain.model import Attrs
+from runner.domain.remote import Observation, Result
 from runner.domain.resources import Desired
 from runner.errors import LockConflictError, StateError
-from runner.providers.base import Observation, Result
-from runner.state import Lease, State, force_unlock, snapshot
+from runner.state import snapshot
+from runner.state.lock import Lease
 from runner.state.migrations import LATEST
+from runner.state.sqlite import SqliteStore
 
 D = Desired("job.a", "job", "a", "sim", "local", None, {"kind": "job", "shots": 1}, Attrs(("t",)), "f" * 64)
 
 
 def test_new_state_is_private_wal_and_versioned(tmp_path: Path) -> None:
     path = tmp_path / "deep" / ".runner" / "state.db"
-    st = State.open(str(path), create=True)
+    st = SqliteStore.open(str(path), create=True)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -48,14 +50,14 @@ def test_foreign_and_corrupt_files_are_refused_and_untouched(tmp_path: Path) -> 
     ]:
         before = path.read_bytes()
         with pytest.raises(StateError) as caught:
-            State.open(str(path), create=True)
+            SqliteStore.open(str(path), create=True)
         assert caught.value.message == message
         assert path.read_bytes() == before
 
 
 def test_corrupt_pages_are_detected(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    st = State.open(str(path), create=True)
+    st = SqliteStore.open(str(path), create=True)
     with st.transaction() as txn:
         for i in range(300):
             txn.start(_d(i), 1, "tok", None)
@@ -65,7 +67,7 @@ def test_corrupt_pages_are_detected(tmp_path: Path) -> None:
     raw[4096 * 3 : 4096 * 3 + 200] = b"\xff" * 200  # scribble over a b-tree page
     path.write_bytes(bytes(raw))
     with pytest.raises(StateError) as caught:
-        State.open(str(path), create=True)
+        SqliteStore.open(str(path), create=True)
     assert "is corrupt" in caught.value.message
     assert path.read_bytes() == bytes(raw)
 
@@ -76,17 +78,17 @@ def _d(i: int) -> Desired:
 
 def test_newer_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    State.open(str(path), create=True).close()
+    SqliteStore.open(str(path), create=True).close()
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
     conn.commit()
     conn.close()
     with pytest.raises(StateError, match=r"written by a newer runner \(state format 99\); upgrade runner"):
-        State.open(str(path), create=True)
+        SqliteStore.open(str(path), create=True)
 
 
 def test_intent_then_outcome_and_serial(tmp_path: Path) -> None:
-    st = State.open(str(tmp_path / "s.db"), create=True)
+    st = SqliteStore.open(str(tmp_path / "s.db"), create=True)
     with st.transaction() as txn:
         intent = txn.start(D, 1, "tok-1", None)
     assert st.serial == 1
@@ -106,7 +108,7 @@ def test_intent_then_outcome_and_serial(tmp_path: Path) -> None:
 
 
 def test_tracked_can_leave_finished_resources_out(tmp_path: Path) -> None:
-    st = State.open(str(tmp_path / "s.db"), create=True)
+    st = SqliteStore.open(str(tmp_path / "s.db"), create=True)
     b = Desired("job.b", "job", "b", "sim", "local", None, {"kind": "job", "shots": 2}, Attrs(()), "e" * 64)
     with st.transaction() as txn:
         first, second = txn.start(D, 1, "tok-1", None), txn.start(b, 1, "tok-2", None)
@@ -121,7 +123,7 @@ def test_tracked_can_leave_finished_resources_out(tmp_path: Path) -> None:
 
 
 def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
-    st = State.open(str(tmp_path / "s.db"), create=True)
+    st = SqliteStore.open(str(tmp_path / "s.db"), create=True)
     with pytest.raises(RuntimeError), st.transaction() as txn:
         txn.start(D, 1, "tok", None)
         raise RuntimeError("boom")
@@ -130,9 +132,9 @@ def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
 
 def test_lease_conflict_names_the_holder_and_takeover(tmp_path: Path) -> None:
     path = str(tmp_path / "s.db")
-    holder = State.open(path, create=True)
+    holder = SqliteStore.open(path, create=True)
     lease = Lease(holder, "apply").acquire()
-    other = State.open(path, create=True)
+    other = SqliteStore.open(path, create=True)
     with pytest.raises(LockConflictError) as caught:
         Lease(other, "apply").acquire(timeout=0.3)
     assert f"the state is locked: apply by {lease.owner} (pid {os.getpid()}" in caught.value.message
@@ -143,22 +145,22 @@ def test_lease_conflict_names_the_holder_and_takeover(tmp_path: Path) -> None:
     with pytest.raises(LockConflictError, match="lost the state lock"), holder.transaction():
         pass
     late.release()
-    assert force_unlock(other) is None
+    assert other.force_unlock() is None
 
 
 def test_dead_local_holder_is_taken_over_at_once(tmp_path: Path) -> None:
     path = str(tmp_path / "s.db")
-    st = State.open(path, create=True)
+    st = SqliteStore.open(path, create=True)
     lease = Lease(st, "apply").acquire()
     lease._stop.set()
     st.conn.execute("UPDATE lock SET pid = 999999999")  # a pid that cannot exist
-    taken = Lease(State.open(path), "apply").acquire(timeout=0)
+    taken = Lease(SqliteStore.open(path), "apply").acquire(timeout=0)
     assert taken.took_over is not None and taken.took_over.pid == 999999999
 
 
 def test_a_version_1_state_is_migrated_atomically_on_the_next_write(tmp_path: Path) -> None:
     from runner.state.migrations import MIGRATIONS
-    from runner.state.store import _statements
+    from runner.state.sqlite import _statements
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
@@ -170,9 +172,9 @@ def test_a_version_1_state_is_migrated_atomically_on_the_next_write(tmp_path: Pa
     )
     conn.commit()
     conn.close()
-    reader = State.open(str(path))  # reading never migrates
+    reader = SqliteStore.open(str(path))  # reading never migrates
     assert reader._meta("format_version") == "1"
     reader.close()
-    st = State.open(str(path), create=True)
+    st = SqliteStore.open(str(path), create=True)
     assert st._meta("format_version") == str(LATEST)
     assert st.conn.execute("SELECT count(*) FROM target_snapshots").fetchone()[0] == 0

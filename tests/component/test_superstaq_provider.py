@@ -14,22 +14,13 @@ import pytest
 from runner import emulators
 from runner.domain.fingerprint import digest
 from runner.domain.model import Attrs, Program, Target
+from runner.domain.remote import Observation, RemoteRef
+from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, UNKNOWN
 from runner.emulators.server import EmulatorServer
 from runner.emulators.superstaq.app import SuperstaqEmulator
 from runner.emulators.superstaq.store import Store
 from runner.errors import AuthError, RejectedError
-from runner.providers.base import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    RUNNING,
-    SUCCEEDED,
-    UNKNOWN,
-    Context,
-    Observation,
-    RemoteRef,
-    Submission,
-)
+from runner.providers.base import Closes, Context, Submission, Updates
 from runner.providers.superstaq import v2 as superstaq_v2
 from runner.providers.superstaq import v3 as superstaq_v3
 from runner.providers.superstaq.provider import SuperstaqProvider, base_url, check_target
@@ -269,19 +260,17 @@ def test_observe_many_jobs_in_few_requests(
     made = [p.create(submission(BELL, FLIP)).remote_id for _ in range(5)]
     gone = "0f0f0f0f-0000-4000-8000-000000000000" + ("_0" if version == "v0.2.0" else "")
     refs = [RemoteRef("job", r) for r in [*made[:2], gone, *made[2:]]]
-    before = p.http.calls
+    before = p.requests()
     observed = p.observe(refs)
-    assert p.http.calls - before == requests
+    assert p.requests() - before == requests
     assert [o.remote_id for o in observed] == [r.remote_id for r in refs]
     assert observed[2] == Observation(gone, UNKNOWN, "", {"missing": True})
 
 
-def test_update_changes_nothing_remotely(server: EmulatorServer) -> None:
+def test_jobs_cannot_be_updated_or_closed(server: EmulatorServer) -> None:
     p = provider(server.url)
-    made = p.create(submission(BELL))
-    before = p.http.calls
-    p.update(RemoteRef("job", made.remote_id), Attrs(("new",)))
-    assert p.http.calls == before
+    assert not isinstance(p, Updates)  # Superstaq has no call that changes a job's tags or metadata
+    assert not isinstance(p, Closes)  # nor sessions or batches to close
 
 
 # find --------------------------------------------------------------------------------------------

@@ -150,19 +150,23 @@ def test_schema_command_prints_the_shipped_schema(cli) -> None:  # type: ignore[
 
 
 def test_lock_conflict_exit_code_and_unlock(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    from runner.state import Lease, State
+    from runner.state import open_store
 
     assert cli("apply", QUICK, "--yes").code == 0
     path = examples / "quickstart.yaml"
     path.write_text(path.read_text().replace("3.1416]", "3.0]"))
-    holder = Lease(State.open(str(examples / ".runner" / "state.db")), "apply").acquire()
+    holder = open_store(str(examples / ".runner" / "state.db")).lease("apply")
     ran: Ran = cli("apply", QUICK, "--yes", "--lock-timeout", "0.3")
     assert ran.code == 4
     assert ran.err.startswith(f"error: the state is locked: apply by {holder.owner} (pid {os.getpid()} on ")
     assert cli("plan", QUICK).code == 0  # plan takes no lock
-    unlocked: Ran = cli("state", "unlock", "-m", QUICK)
+    refused: Ran = cli("state", "unlock", "-m", QUICK)  # the holder still heart-beats: it may be alive
+    assert refused.code == 4
+    assert refused.err.startswith(f"error: the state is locked and its holder is alive: apply by {holder.owner}")
+    assert "pass --force if you are sure it is gone" in refused.err
+    unlocked: Ran = cli("state", "unlock", "-m", QUICK, "--force")
     assert unlocked.out.startswith(f"removed the lock held by {holder.owner}")
-    holder._stop.set()
+    holder.release()
     assert cli("apply", QUICK, "--yes").code == 0
 
 

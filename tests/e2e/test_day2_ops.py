@@ -82,13 +82,15 @@ def test_import_by_id_and_by_tag(tmp_path: Path, azure: EmulatorServer, cli: Cal
     again = cli("import", "job.a", first, "-m", str(m))
     assert again.code == 1 and "job.a is already managed as " in again.err
     tagged = cli("import", "--tag", "campaign", "-m", str(m))
-    assert tagged.code == 1  # job.a carries the tag too, and is already managed
+    assert tagged.code == 0, tagged.err  # job.a carries the tag too and is already managed: skipped, not fatal
+    assert f"  = {first}: job.a is already managed as {first} (generation 1) (skipped)" in tagged.out
+    assert "carries the tag but matches no address in the manifest (not imported)" in tagged.out
+    assert "Imported 1 resource(s)." in tagged.out
     state = tmp_path / ".runner" / "state.db"
     cli("state", "rm", "job.a", "--state", str(state))
     tagged = cli("import", "--tag", "campaign", "-m", str(m))
     assert tagged.code == 0, tagged.err
-    assert "carries the tag but matches no address in the manifest (not imported)" in tagged.out
-    assert "Imported 2 resource(s)." in tagged.out
+    assert "Imported 1 resource(s)." in tagged.out
     assert set(status(cli, m)) == {"job.a", "job.b"}
     plan = json.loads(cli("plan", str(m), "--json").out)
     # the hand-submitted jobs carry a tag the manifest does not declare: the manifest wins, in place

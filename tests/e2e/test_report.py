@@ -19,7 +19,7 @@ import runner
 from runner.domain.model import Attrs
 from runner.domain.resources import Recorded
 from runner.render import report
-from runner.state import State
+from runner.state import open_store
 
 SCRIPT = "<script>alert(1)</script>"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -101,7 +101,7 @@ def test_report_of_an_applied_project(applied: Path, cli: Callable[..., Any], tm
     page = Page(text)
     assert page.texts["h1"] == ["quickstart"]
     facts = dict(zip(page.texts["dt"], page.texts["dd"], strict=True))
-    st = State.open(str(applied.parent / ".runner" / "state.db"))
+    st = open_store(str(applied.parent / ".runner" / "state.db"))
     serial = st.serial
     st.close()
     assert facts["serial"] == str(serial) and serial > 0 and facts["runner"] == runner.__version__

@@ -13,7 +13,7 @@ from runner.domain.resources import Recorded
 from runner.errors import BudgetExceededError, ExitCode
 from runner.expand.expansion import expand
 from runner.planning import cost, pricing
-from runner.planning.diff import Change, Plan
+from runner.planning.changes import Change, Plan
 from runner.planning.pricing import Estimate, Gates, Line, Work
 from runner.quantum import gates
 
@@ -507,8 +507,9 @@ def test_a_job_finished_on_the_azure_emulator_records_its_reported_cost() -> Non
     import uuid
 
     from runner import emulators
+    from runner.domain.remote import RemoteRef
     from runner.providers.azure.provider import AzureProvider
-    from runner.providers.base import Context, RemoteRef, Submission
+    from runner.providers.base import Context, Submission
 
     server = emulators.start("azure")
     workspace = {"subscription_id": "00000000-0000-0000-0000-000000000001", "resource_group": "rg", "name": "ws"}

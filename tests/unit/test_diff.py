@@ -132,7 +132,7 @@ def test_new_jobs_in_an_open_batch_are_an_in_place_update() -> None:
         ("batch.b.job[w=1]", "noop", "unchanged"),
         ("batch.b.job[w=2]", "create", "not in state"),
     ]
-    assert plan.changes[0].details == {"add_jobs": ["batch.b.job[w=2]"]}
+    assert plan.changes[0].add_jobs == ("batch.b.job[w=2]",)
 
 
 def test_new_jobs_for_a_closed_batch_renew_it() -> None:
@@ -160,7 +160,7 @@ def test_renewing_a_finished_session_keeps_its_old_jobs() -> None:
         ("job.b", "create"),
         ("session.s", "replace"),
     ]
-    assert plan.changes[2].details == {"renew": True}
+    assert plan.changes[2].flags() == {"renew": True}
 
 
 def test_protect_flag_changes_are_updates() -> None:
@@ -173,7 +173,7 @@ def test_closing_an_open_session_is_an_update() -> None:
     s = desired("session.s", kind="session", lifecycle={"keep_open": False})
     plan = diff([s], {"session.s": recorded(s, lifecycle={"keep_open": True, "closed": False})})
     assert actions(plan) == [("session.s", "update", "keep_open turned off: close the session")]
-    assert plan.changes[0].details == {"close": True}
+    assert plan.changes[0].flags() == {"close": True}
 
 
 def test_plan_is_sorted_by_address() -> None:

@@ -23,12 +23,14 @@ from typing import Any
 
 from runner.domain import token
 from runner.domain.model import Attrs, Target
+from runner.domain.remote import Observation, RemoteRef, Result
+from runner.domain.vocabulary import SUCCEEDED
 from runner.errors import NotFoundError, RejectedError
 from runner.providers.azure import formats
 from runner.providers.azure.api import Item, WorkspaceApi
 from runner.providers.azure.auth import connect
 from runner.providers.azure.wire import answer, list_filter, missing, observation
-from runner.providers.base import SUCCEEDED, Context, Observation, ProviderSpec, RemoteRef, Result, Submission
+from runner.providers.base import Context, ProviderSpec, Submission
 
 SPEC = ProviderSpec(
     name="azure",
@@ -110,7 +112,6 @@ class AzureProvider:
         conn = connect(target, context.env, context.base_dir, transport=transport, **extra)
         rate = target.config.get("rate_limit")
         self.api = WorkspaceApi(target.name, conn, transport=transport, rate_limit=float(rate) if rate else None)
-        self.http = self.api.http  # the poller counts requests here
         self.provider_id = str(target.config.get("provider_id") or target.target.split(".", 1)[0])
         self._since: dt.datetime | None = None  # earliest create by this instance, to narrow listings
         self._lock = threading.Lock()
@@ -184,9 +185,6 @@ class AzureProvider:
             "tags": list(sub.attrs.tags),
         }
         return _with_priority(body, sub)
-
-    def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:
-        raise RejectedError("azure targets have no batches: put the jobs in a session instead")
 
     # read -------------------------------------------------------------------------------------
     def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
@@ -288,6 +286,9 @@ class AzureProvider:
 
     def close(self, ref: RemoteRef) -> Observation:
         return observation(self.api.call("POST", f"/sessions/{ref.remote_id}:close", safe=True))
+
+    def requests(self) -> int:
+        return self.api.http.calls
 
     def shutdown(self) -> None:
         self.api.close()

@@ -7,14 +7,15 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from runner.providers.base import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_OUT, UNKNOWN, Observation
+from runner.domain.remote import Observation
+from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_OUT, UNKNOWN, Status
 
 if TYPE_CHECKING:
     import httpx
 
 API_VERSION = "2026-01-15-preview"
 # V1 workspaces say Waiting/Succeeded, V2 workspaces Queued/Completed; cancellation passes through two steps on V2.
-JOB_STATUS = {
+JOB_STATUS: dict[str, Status] = {
     "Waiting": PENDING,
     "Queued": PENDING,
     "Executing": RUNNING,
@@ -26,7 +27,7 @@ JOB_STATUS = {
     "Failed": FAILED,
     "Cancelled": CANCELLED,
 }
-SESSION_STATUS = {
+SESSION_STATUS: dict[str, Status] = {
     "Waiting": PENDING,
     "Executing": RUNNING,
     "Succeeded": SUCCEEDED,

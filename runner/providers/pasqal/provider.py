@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runner.domain.model import Attrs, Target
+from runner.domain.remote import Observation, RemoteRef, Result
 from runner.errors import NotFoundError, RejectedError, TransientError
-from runner.providers.base import Context, Observation, ProviderSpec, RemoteRef, Result, Submission
+from runner.providers.base import Context, ProviderSpec, Submission
 from runner.providers.pasqal.api import Page, PasqalApi, describe, query
 from runner.providers.pasqal.auth import token_source
 from runner.providers.pasqal.wire import (
@@ -401,6 +402,9 @@ class PasqalProvider:
     def device_specs(self) -> dict[str, str]:
         """Device type -> pulser device abstract representation (a JSON string)."""
         return dict(self.api.call("GET", "/api/v1/devices/specs"))
+
+    def requests(self) -> int:
+        return self.http.calls
 
     def shutdown(self) -> None:
         self.http.close()

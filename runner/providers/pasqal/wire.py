@@ -15,21 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runner.domain.remote import Observation, Result
+from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_OUT, UNKNOWN, Status
 from runner.errors import ProviderError
-from runner.providers.base import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    RUNNING,
-    SUCCEEDED,
-    TIMED_OUT,
-    UNKNOWN,
-    Observation,
-    Result,
-    Submission,
-)
+from runner.providers.base import Submission
 
-BATCH_STATUS = {
+BATCH_STATUS: dict[str, Status] = {
     "PENDING": PENDING,
     "RUNNING": RUNNING,
     "DONE": SUCCEEDED,
@@ -39,7 +30,7 @@ BATCH_STATUS = {
     "ERROR": FAILED,
     "PAUSED": PENDING,  # an operator pause; it resumes later
 }
-JOB_STATUS = {
+JOB_STATUS: dict[str, Status] = {
     "PENDING": PENDING,
     "RUNNING": RUNNING,
     "DONE": SUCCEEDED,
@@ -58,7 +49,7 @@ class JobCancellation:
     errors: Mapping[str, str]
 
 
-def status_of(raw: str, table: Mapping[str, str]) -> str:
+def status_of(raw: str, table: Mapping[str, Status]) -> Status:
     """Runner's status for a raw one; unknown text maps to UNKNOWN."""
     return table.get(raw, UNKNOWN)
 

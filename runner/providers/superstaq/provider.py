@@ -32,21 +32,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from runner.domain.model import Attrs, Target
+from runner.domain.model import Target
+from runner.domain.remote import Observation, RemoteRef, Result
+from runner.domain.vocabulary import FAILED, PENDING, SUCCEEDED, UNKNOWN
 from runner.errors import RejectedError, TransientError
 from runner.providers import credentials
-from runner.providers.base import (
-    FAILED,
-    PENDING,
-    SUCCEEDED,
-    UNKNOWN,
-    Context,
-    Observation,
-    ProviderSpec,
-    RemoteRef,
-    Result,
-    Submission,
-)
+from runner.providers.base import Context, ProviderSpec, Submission
 from runner.providers.superstaq.v2 import V2
 from runner.providers.superstaq.v3 import V3
 from runner.providers.superstaq.wire import Dialect, JobRequest, JobView, observation, result
@@ -163,9 +154,6 @@ class SuperstaqProvider:
         assert error is not None
         raise error
 
-    def add_jobs(self, batch: RemoteRef, subs: Sequence[Submission]) -> list[Observation]:
-        raise RejectedError("superstaq has no batches to add jobs to")
-
     def observe(self, refs: Sequence[RemoteRef]) -> list[Observation]:
         if not refs:
             return []
@@ -232,11 +220,8 @@ class SuperstaqProvider:
         (obs,) = self.observe([ref])
         return obs
 
-    def update(self, ref: RemoteRef, attrs: Attrs) -> None:
-        return None  # Superstaq cannot change a job's tags or metadata; runner keeps them in its state
-
-    def close(self, ref: RemoteRef) -> Observation:
-        raise RejectedError("superstaq has no sessions or batches to close")
+    def requests(self) -> int:
+        return self.http.calls
 
     def shutdown(self) -> None:
         self.http.close()

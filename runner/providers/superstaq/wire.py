@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from runner.providers.base import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, UNKNOWN, Observation, Result
+from runner.domain.remote import Observation, Result
+from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, UNKNOWN, Status
 
 if TYPE_CHECKING:
     from runner.providers.http import HttpClient
@@ -29,7 +30,7 @@ TOKEN_TAG = "runner-token:"
 UNKNOWN_RANK = 8  # after every in-progress status, before every finished one
 
 # raw status -> (rank in the aggregation order, runner status)
-V3_STATUSES: dict[str, tuple[int, str]] = {
+V3_STATUSES: dict[str, tuple[int, Status]] = {
     "received": (0, PENDING),
     "awaiting_compile": (1, PENDING),
     "awaiting_submission": (2, PENDING),
@@ -45,7 +46,7 @@ V3_STATUSES: dict[str, tuple[int, str]] = {
     "deleted": (13, CANCELLED),
 }
 # v0.2.0 names placed at the rank of their v0.3.0 counterpart
-V2_STATUSES: dict[str, tuple[int, str]] = {
+V2_STATUSES: dict[str, tuple[int, Status]] = {
     "Submitted": (0, PENDING),
     "Ready": (2, PENDING),
     "Running": (6, RUNNING),
@@ -78,7 +79,7 @@ class JobView:
     circuits: tuple[Circuit, ...]
 
 
-def aggregate(statuses: Sequence[str], table: Mapping[str, tuple[int, str]]) -> tuple[str, str]:
+def aggregate(statuses: Sequence[str], table: Mapping[str, tuple[int, Status]]) -> tuple[str, Status]:
     """(raw status, runner status) of a multi-circuit job, by the priority order."""
     if not statuses:
         return "", UNKNOWN
@@ -86,7 +87,7 @@ def aggregate(statuses: Sequence[str], table: Mapping[str, tuple[int, str]]) -> 
     return raw, table.get(raw, (UNKNOWN_RANK, UNKNOWN))[1]
 
 
-def observation(view: JobView, table: Mapping[str, tuple[int, str]]) -> Observation:
+def observation(view: JobView, table: Mapping[str, tuple[int, Status]]) -> Observation:
     """The runner observation of a job view; failure texts go into detail["error"]."""
     statuses = [c.status for c in view.circuits]
     raw, status = aggregate(statuses, table)
@@ -96,17 +97,17 @@ def observation(view: JobView, table: Mapping[str, tuple[int, str]]) -> Observat
     return Observation(view.remote_id, status, raw, detail)
 
 
-def _errors(view: JobView, table: Mapping[str, tuple[int, str]]) -> str:
-    failed = [(i, c) for i, c in enumerate(view.circuits) if table.get(c.status, (0, ""))[1] == FAILED]
+def _errors(view: JobView, table: Mapping[str, tuple[int, Status]]) -> str:
+    failed = [(i, c) for i, c in enumerate(view.circuits) if table.get(c.status, (0, UNKNOWN))[1] == FAILED]
     texts = [c.error or f"status {c.status}" for _, c in failed]
     if len(view.circuits) == 1:
         return texts[0]
     return "; ".join(f"circuit {i}: {text}" for (i, _), text in zip(failed, texts, strict=True))
 
 
-def result(view: JobView, table: Mapping[str, tuple[int, str]], data: Mapping[str, Any]) -> Result | None:
+def result(view: JobView, table: Mapping[str, tuple[int, Status]], data: Mapping[str, Any]) -> Result | None:
     """Counts in runner's format once every circuit has completed, else None."""
-    if any(table.get(c.status, (0, ""))[1] != SUCCEEDED or c.counts is None for c in view.circuits):
+    if any(table.get(c.status, (0, UNKNOWN))[1] != SUCCEEDED or c.counts is None for c in view.circuits):
         return None
     counts = tuple(runner_counts(c.counts or {}, creg_sizes(c.qpy)) for c in view.circuits)
     shots = next((c.shots for c in view.circuits if c.shots), sum(counts[0].values()))
@@ -197,7 +198,7 @@ class Dialect(Protocol):
     """What differs between API versions (superstaq_v2.V2, superstaq_v3.V3)."""
 
     @property
-    def table(self) -> Mapping[str, tuple[int, str]]: ...
+    def table(self) -> Mapping[str, tuple[int, Status]]: ...
 
     def create(self, http: HttpClient, req: JobRequest) -> tuple[str, str | None]: ...
 

@@ -1,10 +1,4 @@
-"""The operations behind the CLI, usable from Python (notebooks) with the same semantics.
-
-import runner
-planned = runner.plan("examples/quickstart.yaml")
-report = runner.apply("examples/quickstart.yaml")
-rows = runner.results(state=".runner/state.db")
-"""
+"""The pipeline's use cases: load, validate, plan, apply (a manifest or a saved plan), destroy, rerun."""
 
 from __future__ import annotations
 
@@ -12,37 +6,65 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as copy
 from typing import Any
 
-from runner.applying import reconcile
-from runner.applying.execute import Applier, Emit, Report
+from runner.app.common import environment, opened, pool_for, reach, same_project, state_path
+from runner.applying import reconcile, reruns
+from runner.applying.execute import Report, execute
 from runner.applying.provenance import run_info
+from runner.domain.events import Emit
 from runner.domain.model import Manifest
 from runner.domain.resources import Expansion, Recorded
-from runner.errors import BudgetExceededError, PlanError, StalePlanError
+from runner.errors import BudgetExceededError, ManifestError, PlanError, RunnerError, StalePlanError
 from runner.expand.expansion import expand
-from runner.manifest import loader as manifest_mod
+from runner.manifest import loader
 from runner.planning import cost, drift, planfile
-from runner.planning.diff import Plan, diff, narrow
-from runner.state import Lease, Snapshot, State, snapshot
+from runner.planning.changes import Plan
+from runner.planning.diff import diff
+from runner.planning.select import narrow
+from runner.providers.pool import ProviderPool
+from runner.state import Snapshot, Store, snapshot
 
-DEFAULT_STATE = os.path.join(".runner", "state.db")
 
-
-def state_path(manifest: str | None, explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """--state, else RUNNER_STATE, else .runner/state.db beside the manifest (or here)."""
-    env = os.environ if env is None else env
-    if explicit:
-        return explicit
-    if env.get("RUNNER_STATE"):
-        return env["RUNNER_STATE"]
-    folder = os.path.dirname(manifest) if manifest else ""
-    return os.path.join(folder, DEFAULT_STATE)
+def _quiet(event: object) -> None:
+    """The default event sink of the Python API: events are for a renderer, and there is none."""
 
 
 def load(path: str, env: Mapping[str, str] | None = None) -> Manifest:
     """Load and validate a manifest (raises ManifestError with every located problem)."""
-    return manifest_mod.load(path, env=os.environ if env is None else env)
+    return loader.load(path, env=environment(env))
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What `validate` found in one manifest."""
+
+    manifest: str
+    valid: bool
+    resources: int = 0
+    problems: tuple[dict[str, Any], ...] = ()
+    error: RunnerError | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"manifest": self.manifest, "valid": self.valid, "problems": list(self.problems)}
+        if self.valid:
+            out["resources"] = self.resources
+        return out
+
+
+def validate(manifest: str, env: Mapping[str, str] | None = None) -> Validation:
+    """Schema, references, programs and sweep sizes of one manifest; problems are returned, not raised."""
+    try:
+        return Validation(manifest, True, len(expand(load(manifest, env)).resources))
+    except ManifestError as exc:
+        problems = tuple(
+            {"file": p.location.file, "line": p.location.line, "column": p.location.column, "message": p.message}
+            for p in exc.problems
+        )
+        return Validation(manifest, False, problems=problems, error=exc)
+    except RunnerError as exc:  # e.g. a file that does not exist
+        return Validation(manifest, False, problems=({"message": exc.message},), error=exc)
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,12 @@ class Planned:
             return None
         return cost.budget_problem(self.estimates(), budget.limits, budget.allow_unknown)
 
+    def as_json(self) -> dict[str, Any]:
+        """The documented `plan --json` document (docs/plan-format.md)."""
+        doc = planfile.plan_json(self.plan, self.expansion, self.snapshot, self.findings, self.refreshed.drift)
+        doc["cost"] = cost.section_json(self.estimates(), self.expansion.budget)
+        return doc
+
 
 def plan(
     manifest: str,
@@ -95,38 +123,35 @@ def plan(
     targets: Sequence[str] = (),
     excludes: Sequence[str] = (),
     refresh: bool = True,
+    out: str | None = None,
 ) -> Planned:
-    """Validate, expand, reconcile, refresh in memory, diff; never writes or locks the state."""
-    env = dict(os.environ if env is None else env)
-    expansion = expand(load(manifest))
+    """Validate, expand, reconcile, refresh in memory, diff; never writes or locks the state.
+
+    With `out`, the plan is also saved for `apply(out)`.
+    """
+    env = environment(env)
+    expansion = expand(load(manifest, env))
     options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh)
-    return _planned(expansion, state_path(manifest, state, env), env, options)
+    with ProviderPool({}, env) as pool:
+        planned = _planned(expansion, state_path(manifest, state, env), pool, options)
+    if out:
+        planfile.save(out, planned)
+    return planned
 
 
-def _planned(expansion: Expansion, path: str, env: Mapping[str, str], options: Options) -> Planned:
+def _planned(expansion: Expansion, path: str, pool: ProviderPool, options: Options) -> Planned:
     snap = snapshot(path)
-    _same_project(snap, expansion)
+    same_project(snap.project, expansion.project, snap.path)
     found: list[reconcile.Finding] = []
     refreshed = drift.Refreshed((), {})
     if snap.exists:
-        st = State.open(path)
-        try:
-            found = reconcile.findings(st, env, expansion.programs)
+        with opened(path) as st:
+            pool.reach(reach(st, expansion))
+            found = reconcile.findings(st, pool, expansion.programs)
             if options.refresh:
-                refreshed = drift.detect(st, env)
-        finally:
-            st.close()
+                refreshed = drift.detect(st, pool)
     plan_ = _diff(expansion, snap.resources, options, found, refreshed)
     return Planned(plan_, expansion, snap, tuple(found), refreshed, options)
-
-
-def _same_project(snap: Snapshot, expansion: Expansion) -> None:
-    """Two manifests must not share one state: one would plan to delete the other's resources."""
-    if snap.project and expansion.project and snap.project != expansion.project:
-        raise PlanError(
-            f"{snap.path} holds the state of project '{snap.project}', not '{expansion.project}': "
-            "give this manifest its own state (--state PATH, or a folder of its own)"
-        )
 
 
 def _diff(
@@ -170,34 +195,30 @@ def apply(
     Returns the Planned value (nothing done) when there are no changes or confirm says no,
     else the apply Report. Saved plans are applied without asking: they were reviewed already.
     """
-    env = dict(os.environ if env is None else env)
-    emit = emit or (lambda event: None)
+    env = environment(env)
+    emit = emit or _quiet
     if planfile.is_plan_file(target):
         return _apply_saved(target, state, env, emit, lock_timeout, parallelism, stop)
-    expansion = expand(load(target))
+    expansion = expand(load(target, env))
     path = state_path(target, state, env)
     options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh)
-    planned = _planned(expansion, path, env, options)
-    if on_plan:
-        on_plan(planned)
-    refused = planned.over_budget()
-    if refused:
-        raise BudgetExceededError(refused)
-    if not planned.plan.has_changes() and not _settles(planned):
-        return planned
-    if confirm is not None and not confirm(planned):
-        return planned
-    st = State.open(path, create=True)
-    try:
-        with Lease(st, "apply").acquire(lock_timeout):
+    with ProviderPool({}, env) as pool:
+        planned = _planned(expansion, path, pool, options)
+        if on_plan:
+            on_plan(planned)
+        refused = planned.over_budget()
+        if refused:
+            raise BudgetExceededError(refused)
+        if not planned.plan.has_changes() and not _settles(planned):
+            return planned
+        if confirm is not None and not confirm(planned):
+            return planned
+        with opened(path, project=expansion.project, create=True) as st, st.lease("apply", lock_timeout):
             _unchanged_since(st, planned.snapshot, path)
+            pool.reach(reach(st, expansion))
             fresh = _settle(st, planned)
             info = run_info(target, expansion.manifest_digest, files=_program_files(expansion))
-            return Applier(
-                fresh, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
-            ).run()
-    finally:
-        st.close()
+            return execute(fresh, expansion, st, pool, emit=emit, info=info, parallelism=parallelism, stop=stop)
 
 
 def _program_files(expansion: Expansion) -> list[str]:
@@ -211,7 +232,7 @@ def _settles(planned: Planned) -> bool:
     return adopted or any(d.what in ("status", "closed") for d in planned.refreshed.drift)
 
 
-def _unchanged_since(st: State, first: Snapshot, path: str) -> None:
+def _unchanged_since(st: Store, first: Snapshot, path: str) -> None:
     snap = st.snapshot()
     if (snap.lineage, snap.serial) != (first.lineage or snap.lineage, first.serial):
         raise StalePlanError(
@@ -219,7 +240,7 @@ def _unchanged_since(st: State, first: Snapshot, path: str) -> None:
         )
 
 
-def _settle(st: State, planned: Planned) -> Plan:
+def _settle(st: Store, planned: Planned) -> Plan:
     """Under the lock: record reconciliation and drift, then the plan they lead to."""
     reconcile.record(st, list(planned.findings))
     drift.record(st, planned.refreshed)
@@ -238,61 +259,31 @@ def _apply_saved(
     doc, expansion = planfile.load(path)
     options = Options(**doc["payload"].get("options", {}))
     target_state = state or env.get("RUNNER_STATE") or doc["state"]["path"]
-    st = State.open(target_state, create=doc["state"]["lineage"] is None)
-    try:
-        with Lease(st, "apply").acquire(lock_timeout):
-            planfile.check_fresh(doc, st, path)
-            found = reconcile.findings(st, env, expansion.programs)
-            if [f.as_json() for f in found] != doc.get("reconciliation", []):
-                raise StalePlanError(f"{path}: reconciliation finds something else now; run `runner plan` again")
-            refreshed = drift.detect(st, env) if options.refresh else drift.Refreshed((), {})
-            planned = Planned(Plan(()), expansion, st.snapshot(), tuple(found), refreshed, options)
-            fresh = _settle(st, planned)
-            refused = Planned(fresh, expansion, st.snapshot()).over_budget()
-            if refused:
-                raise BudgetExceededError(refused)
-            if not planfile.same_changes(doc, fresh):
-                raise StalePlanError(
-                    f"{path} no longer matches the state (a provider changed something?); run `runner plan` again"
-                )
-            if not fresh.has_changes():
-                return Planned(fresh, expansion, st.snapshot(), tuple(found), refreshed, options)
-            info = run_info(
-                expansion.manifest_path,
-                expansion.manifest_digest,
-                planfile.document_digest(doc),
-                files=_program_files(expansion),
+    create = doc["state"]["lineage"] is None
+    with (
+        opened(target_state, project=expansion.project, create=create) as st,
+        pool_for(st, env, expansion) as pool,
+        st.lease("apply", lock_timeout),
+    ):
+        planfile.check_fresh(doc, st, path)
+        found = reconcile.findings(st, pool, expansion.programs)
+        if [f.as_json() for f in found] != doc.get("reconciliation", []):
+            raise StalePlanError(f"{path}: reconciliation finds something else now; run `runner plan` again")
+        refreshed = drift.detect(st, pool) if options.refresh else drift.Refreshed((), {})
+        planned = Planned(Plan(()), expansion, st.snapshot(), tuple(found), refreshed, options)
+        fresh = _settle(st, planned)
+        refused = Planned(fresh, expansion, st.snapshot()).over_budget()
+        if refused:
+            raise BudgetExceededError(refused)
+        if not planfile.same_changes(doc, fresh):
+            raise StalePlanError(
+                f"{path} no longer matches the state (a provider changed something?); run `runner plan` again"
             )
-            return Applier(
-                fresh, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism, stop=stop
-            ).run()
-    finally:
-        st.close()
-
-
-def results(
-    address: str | None = None,
-    *,
-    manifest: str | None = None,
-    state: str | None = None,
-    env: Mapping[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """Recorded results (current generations, or every generation of one address), found like the CLI finds them."""
-    st = State.open(state_path(manifest, state, env))
-    try:
-        return st.results(address)
-    finally:
-        st.close()
-
-
-def _with_recorded_targets(expansion: Expansion, st: State) -> Expansion:
-    """The manifest's targets plus those only the state still knows (for resources being removed)."""
-    from dataclasses import replace as copy
-
-    from runner.operate.poll import target_from
-
-    known = {name: target_from(raw) for name, (raw, _) in st.targets().items()}
-    return copy(expansion, targets={**known, **expansion.targets})
+        if not fresh.has_changes():
+            return Planned(fresh, expansion, st.snapshot(), tuple(found), refreshed, options)
+        digest = planfile.document_digest(doc)
+        info = run_info(expansion.manifest_path, expansion.manifest_digest, digest, files=_program_files(expansion))
+        return execute(fresh, expansion, st, pool, emit=emit, info=info, parallelism=parallelism, stop=stop)
 
 
 def destroy(
@@ -313,13 +304,11 @@ def destroy(
     History (generations and results) stays in the state. Protected resources are refused unless
     allow_protected.
     """
-    from dataclasses import replace as copy
-
-    env = dict(os.environ if env is None else env)
+    env = environment(env)
     path = state_path(manifest, state, env)
-    st = State.open(path)
-    try:
-        expansion = copy(_with_recorded_targets(expand(load(manifest)), st), resources=())
+    loaded = expand(load(manifest, env))
+    with opened(path, project=loaded.project) as st, pool_for(st, env, loaded) as pool:
+        expansion = copy(loaded, resources=())
         snap = st.snapshot()
         recorded = {a: copy(r, protect=False) if allow_protected else r for a, r in snap.resources.items()}
         planned = Planned(diff((), recorded), expansion, snap)
@@ -327,22 +316,20 @@ def destroy(
             on_plan(planned)
         if not planned.plan.has_changes() or (confirm is not None and not confirm(planned)):
             return planned
-        with Lease(st, "destroy").acquire(lock_timeout):
+        with st.lease("destroy", lock_timeout):
             _unchanged_since(st, snap, path)
-            info = run_info(manifest, expansion.manifest_digest, files=_program_files(expansion))
-            return Applier(
+            info = run_info(manifest, expansion.manifest_digest, files=_program_files(loaded))
+            return execute(
                 planned.plan,
                 expansion,
                 st,
-                env=env,
-                emit=emit or (lambda e: None),
+                pool,
+                emit=emit or _quiet,
                 info=info,
                 parallelism=parallelism,
                 stop=stop,
                 operation="destroy",
-            ).run()
-    finally:
-        st.close()
+            )
 
 
 def rerun(
@@ -356,38 +343,35 @@ def rerun(
     lock_timeout: float = 0.0,
     parallelism: int = 16,
 ) -> list[str]:
-    """Rerun failed jobs: Pasqal batch jobs by rebatch, others as new generations. Returns failures."""
-    from runner.applying import reruns
-
-    env = dict(os.environ if env is None else env)
-    emit = emit or (lambda e: None)
+    """Rerun failed jobs: batch jobs by their provider's rebatch, others as new generations. Returns failures."""
+    env = environment(env)
+    emit = emit or _quiet
     path = state_path(manifest, state, env)
-    st = State.open(path)
-    try:
-        expansion = _with_recorded_targets(expand(load(manifest)), st)
+    expansion = expand(load(manifest, env))
+    with opened(path, project=expansion.project) as st, pool_for(st, env, expansion) as pool:
         items = reruns.failed(st, expansion, patterns)
         if not items or (confirm is not None and not confirm(items)):
             return []
-        pasqal, others = reruns.split(items)
+        rebatched, others = reruns.split(items, pool)
         failures: list[str] = []
-        with Lease(st, "rerun").acquire(lock_timeout):
+        with st.lease("rerun", lock_timeout):
             info = run_info(manifest, expansion.manifest_digest, files=_program_files(expansion))
             if others:
                 report = reruns.rerun_new_generations(
-                    others, expansion, st, env=env, emit=emit, info=info, parallelism=parallelism
+                    others, expansion, st, pool, emit=emit, info=info, parallelism=parallelism
                 )
                 failures += report.failures
-            if pasqal:
-                with st.transaction(bump=False) as txn:
-                    run_id = txn.begin_run("rerun", info)
-                rebatcher = reruns.Rebatcher(st, env, emit, run_id)
-                rebatcher.run(pasqal)
-                with st.transaction(bump=False) as txn:
-                    txn.finish_run(
-                        run_id, "failed" if rebatcher.failures else "ok", {"rerun": rebatcher.count}, st.serial
-                    )
-                st.checkpoint()
-                failures += rebatcher.failures
+            if rebatched:
+                failures += _rebatch(st, pool, emit, info, rebatched)
         return failures
-    finally:
-        st.close()
+
+
+def _rebatch(st: Store, pool: ProviderPool, emit: Emit, info: Mapping[str, Any], items: list[Recorded]) -> list[str]:
+    with st.transaction(bump=False) as txn:
+        run_id = txn.begin_run("rerun", info)
+    rebatcher = reruns.Rebatcher(st, pool, emit, run_id)
+    rebatcher.run(items)
+    with st.transaction(bump=False) as txn:
+        txn.finish_run(run_id, "failed" if rebatcher.failures else "ok", {"rerun": rebatcher.count}, st.serial)
+    st.checkpoint()
+    return rebatcher.failures

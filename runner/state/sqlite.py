@@ -1,4 +1,4 @@
-"""The state file: one SQLite database, WAL mode, every transition committed.
+"""The embedded state backend: one SQLite file, WAL mode, every transition committed.
 
 All SQL lives in this package. Readers get values (Snapshot, Recorded); writers go through a
 Txn, which bumps the serial once per transaction and stamps every row it touches with it.
@@ -11,119 +11,22 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
-from types import MappingProxyType
 from typing import Any
 
-from runner.domain.model import Attrs
+from runner.domain.model import Target
 from runner.domain.resources import Recorded
 from runner.errors import StateError
+from runner.state.codec import decode, iso, recorded, target_from
+from runner.state.lock import Lease, check_fence, force_unlock, read_holder
 from runner.state.migrations import LATEST, MIGRATIONS
+from runner.state.protocol import Holder, Snapshot
+from runner.state.txn import Txn
 
 APPLICATION = "runner-state"
 _SQLITE_HEADER = b"SQLite format 3\x00"
 Clock = Callable[[], float]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):  # LazyJSON and read-only views serialise as the mappings they are
-        return dict(value)
-    return str(value)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
-
-
-class LazyJSON(Mapping[str, Any]):
-    """A JSON object decoded on first use: a plan over 10,000 unchanged resources never needs their specs."""
-
-    __slots__ = ("_data", "_text")
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._data: dict[str, Any] | None = None
-
-    def _decoded(self) -> dict[str, Any]:
-        if self._data is None:
-            self._data = json.loads(self._text)
-        assert self._data is not None
-        return self._data
-
-    def __getitem__(self, key: str) -> Any:
-        return self._decoded()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._decoded())
-
-    def __len__(self) -> int:
-        return len(self._decoded())
-
-    def __eq__(self, other: object) -> bool:
-        return self._decoded() == (dict(other) if isinstance(other, Mapping) else other)
-
-    def __hash__(self) -> int:
-        return hash(self._text)
-
-    def __repr__(self) -> str:
-        return f"LazyJSON({self._text})"
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What plan needs from the state: identity, serial and the recorded resources."""
-
-    path: str
-    exists: bool
-    lineage: str | None
-    serial: int
-    resources: Mapping[str, Recorded]
-    project: str | None = None
-
-
-def attrs_json(attrs: Attrs) -> str:
-    return dumps({"tags": list(attrs.tags), "metadata": dict(attrs.metadata), "name": attrs.name})
-
-
-@lru_cache(maxsize=4096)
-def attrs_from(text: str) -> Attrs:
-    """Attrs from their JSON; cached by text, since a sweep's jobs all share theirs."""
-    raw = json.loads(text)
-    return Attrs(tuple(raw.get("tags", ())), MappingProxyType(raw.get("metadata", {})), raw.get("name"))
-
-
-@lru_cache(maxsize=4096)
-def _shared(text: str) -> Mapping[str, Any]:
-    """A small JSON object many rows share (lifecycle, detail), decoded once and read-only."""
-    return MappingProxyType(json.loads(text))
-
-
-def _recorded(row: Mapping[str, Any]) -> Recorded:
-    return Recorded(
-        address=row["address"],
-        kind=row["kind"],
-        target=row["target"],
-        provider=row["provider"],
-        parent=row["parent"],
-        generation=row["generation"],
-        fingerprint=row["fingerprint"],
-        spec=LazyJSON(row["spec"]),
-        attrs=attrs_from(row["attrs"]),
-        status=row["status"],
-        remote_id=row["remote_id"],
-        protect=bool(row["protect"]),
-        lifecycle=_shared(row["lifecycle"]),
-        updated_at=row["updated_at"],
-        detail=_shared(row["detail"]) if len(row["detail"]) < 256 else LazyJSON(row["detail"]),
-    )
 
 
 def _check_header(path: str) -> None:
@@ -146,8 +49,8 @@ def _create_file(path: str) -> None:
     os.close(fd)
 
 
-class State:
-    """An open state file."""
+class SqliteStore:
+    """An open state file (the `Store` protocol over SQLite)."""
 
     def __init__(self, path: str, conn: sqlite3.Connection, clock: Clock) -> None:
         self.path = path
@@ -159,7 +62,7 @@ class State:
 
     # opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str, *, create: bool = False, clock: Clock = time.time) -> State:
+    def open(cls, path: str, *, create: bool = False, clock: Clock = time.time) -> SqliteStore:
         """Open (and, with create, initialise or migrate) a state file; never overwrite a foreign one."""
         exists = os.path.exists(path)
         if not exists and not create:
@@ -209,6 +112,16 @@ class State:
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def format_version(self) -> int:
+        return int(self._meta("format_version") or 0)
+
     # reading ---------------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -225,7 +138,7 @@ class State:
 
     def recorded(self) -> dict[str, Recorded]:
         rows = self.conn.execute("SELECT * FROM resources")
-        return {r["address"]: _recorded(r) for r in rows}
+        return {r["address"]: recorded(r) for r in rows}
 
     def snapshot(self) -> Snapshot:
         self.conn.execute("BEGIN")  # one consistent read
@@ -236,7 +149,7 @@ class State:
 
     def resource(self, address: str) -> Recorded | None:
         row = self.conn.execute("SELECT * FROM resources WHERE address = ?", (address,)).fetchone()
-        return _recorded(row) if row else None
+        return recorded(row) if row else None
 
     def changed_since(self, serial: int) -> list[str]:
         """Addresses written after a serial: what made a saved plan stale."""
@@ -256,7 +169,7 @@ class State:
 
     def generations(self, address: str) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM generations WHERE address = ? ORDER BY generation", (address,))
-        return [_decode(dict(r), "spec", "origin", "provenance") for r in rows]
+        return [decode(dict(r), "spec", "origin", "provenance") for r in rows]
 
     def addresses_with_history(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT address FROM generations ORDER BY 1")]
@@ -271,32 +184,28 @@ class State:
             rows = self.conn.execute(sql)
         else:
             rows = self.conn.execute("SELECT * FROM results WHERE address = ? ORDER BY generation", (address,))
-        return [_decode(dict(r), "counts", "data") for r in rows]
-
-    @property
-    def db(self) -> Any:
-        """The same connection through sqlite-utils, for table-level reads (imported only when used)."""
-        from sqlite_utils import Database
-
-        return Database(self.conn)
+        return [decode(dict(r), "counts", "data") for r in rows]
 
     def applies(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self.db["applies"].rows_where(order_by="id desc", limit=limit)
-        return [_decode(dict(r), "versions", "summary") for r in rows][::-1]
+        """The most recent runs, oldest first."""
+        rows = self.conn.execute("SELECT * FROM applies ORDER BY id DESC LIMIT ?", (limit,))
+        return [decode(dict(r), "versions", "summary") for r in rows][::-1]
 
-    def targets(self) -> dict[str, tuple[dict[str, Any], str]]:
+    def targets(self) -> dict[str, tuple[Target, str]]:
         """Recorded target settings and the manifest folder they were declared in."""
         rows = self.conn.execute("SELECT name, config, base_dir FROM targets")
-        return {r["name"]: (json.loads(r["config"]), r["base_dir"]) for r in rows}
+        return {r["name"]: (target_from(json.loads(r["config"])), r["base_dir"]) for r in rows}
 
     def snapshot_of(self, key: str) -> dict[str, Any] | None:
-        """A stored target description by digest."""
+        """A stored target description by digest (None in a file from before descriptions were kept)."""
+        if self.format_version < 2:
+            return None
         row = self.conn.execute("SELECT * FROM target_snapshots WHERE digest = ?", (key,)).fetchone()
-        return _decode(dict(row), "body") if row else None
+        return decode(dict(row), "body") if row else None
 
     def apply_row(self, run_id: int) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM applies WHERE id = ?", (run_id,)).fetchone()
-        return _decode(dict(row), "versions", "summary") if row else None
+        return decode(dict(row), "versions", "summary") if row else None
 
     def tracked(self, *, skip_statuses: Collection[str] = ()) -> list[dict[str, Any]]:
         """Current generations with a remote id: what refresh and wait look at.
@@ -318,7 +227,7 @@ class State:
 
     def open_intents(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM intents WHERE state = 'open' ORDER BY id")
-        return [_decode(dict(r), "detail") for r in rows]
+        return [decode(dict(r), "detail") for r in rows]
 
     # writing ---------------------------------------------------------------------------------
     @contextmanager
@@ -334,13 +243,11 @@ class State:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             if self.fence is not None:
-                from runner.state.lock import check_fence
-
                 check_fence(self.conn, self.fence)
             serial = self.serial + (1 if bump else 0)
             if bump:
                 self.conn.execute("UPDATE meta SET value = ? WHERE key = 'serial'", (str(serial),))
-            yield Txn(self, serial, iso(self.clock()))
+            yield Txn(self.conn, serial, iso(self.clock()))
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -353,12 +260,16 @@ class State:
         """Fold the WAL into the main file so readers never change its bytes."""
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    # the lease ---------------------------------------------------------------------------------
+    def lease(self, operation: str, timeout: float = 0.0) -> Lease:
+        """Take the lease, waiting up to `timeout` seconds for a live holder to let go."""
+        return Lease(self, operation).acquire(timeout)
 
-def _decode(row: dict[str, Any], *keys: str) -> dict[str, Any]:
-    for key in keys:
-        if row.get(key) is not None:
-            row[key] = json.loads(row[key])
-    return row
+    def holder(self) -> Holder | None:
+        return read_holder(self.conn)
+
+    def force_unlock(self) -> Holder | None:
+        return force_unlock(self.conn)
 
 
 def _initialise(conn: sqlite3.Connection, clock: Clock) -> None:
@@ -394,6 +305,3 @@ def _migrate(conn: sqlite3.Connection, current: int) -> None:
 def _statements(script: str) -> list[str]:
     # executescript would commit our transaction; run statements one by one inside it instead
     return [s.strip() for s in script.split(";") if s.strip()]
-
-
-from runner.state.txn import Txn  # noqa: E402  (Txn needs the helpers above)

@@ -1,0 +1,70 @@
+"""What every use case shares: where the state is, the project guard, and a run's provider pool."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from runner.applying.execute import base_dir
+from runner.domain.resources import Expansion
+from runner.errors import PlanError
+from runner.providers.pool import ProviderPool, Reach
+from runner.state import Store, open_store
+
+DEFAULT_STATE = os.path.join(".runner", "state.db")
+
+
+def environment(env: Mapping[str, str] | None) -> dict[str, str]:
+    """The environment a use case reads credentials and settings from (the process's by default)."""
+    return dict(os.environ if env is None else env)
+
+
+def state_path(manifest: str | None, explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """--state, else RUNNER_STATE, else .runner/state.db beside the manifest (or here)."""
+    env = os.environ if env is None else env
+    if explicit:
+        return explicit
+    if env.get("RUNNER_STATE"):
+        return env["RUNNER_STATE"]
+    folder = os.path.dirname(manifest) if manifest else ""
+    return os.path.join(folder, DEFAULT_STATE)
+
+
+def same_project(state_project: str | None, manifest_project: str | None, where: str) -> None:
+    """Two manifests must not share one state: one would plan to delete, cancel or overwrite the other's work."""
+    if state_project and manifest_project and state_project != manifest_project:
+        raise PlanError(
+            f"{where} holds the state of project '{state_project}', not '{manifest_project}': "
+            "give this manifest its own state (--state PATH, or a folder of its own)"
+        )
+
+
+@contextmanager
+def opened(path: str, *, project: str | None = None, create: bool = False) -> Iterator[Store]:
+    """The store at `path`, checked to belong to `project` (when one is given), closed afterwards."""
+    store = open_store(path, create=create)
+    try:
+        same_project(store.project, project, store.path)
+        yield store
+    finally:
+        store.close()
+
+
+def reach(store: Store, expansion: Expansion | None = None) -> dict[str, Reach]:
+    """Every target a run may talk to: those the state recorded, overlaid with the manifest's."""
+    targets = dict(store.targets())
+    if expansion is not None:
+        folder = base_dir(expansion)
+        targets.update({name: (t, folder) for name, t in expansion.targets.items()})
+    return targets
+
+
+@contextmanager
+def pool_for(store: Store, env: Mapping[str, str], expansion: Expansion | None = None) -> Iterator[ProviderPool]:
+    """One provider pool for a run, shut down when it ends."""
+    pool = ProviderPool(reach(store, expansion), env)
+    try:
+        yield pool
+    finally:
+        pool.close()

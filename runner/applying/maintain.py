@@ -1,0 +1,167 @@
+"""The phases of an apply that create nothing: in-place updates, closes, deletes, superseded generations."""
+
+from __future__ import annotations
+
+from runner.applying.run import Run
+from runner.domain.events import Notice, ResourceDone
+from runner.domain.remote import Observation, RemoteRef
+from runner.domain.vocabulary import FAILED, TERMINAL
+from runner.errors import RejectedError, RunnerError
+from runner.planning.changes import Change
+from runner.providers.base import Closes, Provider, Updates
+
+DELETE_ORDER = {"batch_job": 0, "job": 1, "workload": 1, "session": 2, "batch": 2}
+
+
+def updates(run: Run) -> None:
+    """Send attribute changes the provider can make, close what was closed, record the rest."""
+    todo = [c for c in run.changes if c.action == "update"]
+    remote = [c for c in todo if c.update_attrs and c.kind != "batch_job" and _updater(run, c) is not None]
+    closing = [c for c in todo if c.close]
+    refs = {c.address: run.ref(c.address) for c in remote + closing}  # the store is read on this thread only
+
+    def touch(change: Change) -> Observation | None:
+        assert change.desired is not None
+        provider = run.provider(change.desired.target)
+        if change in remote and isinstance(provider, Updates):
+            provider.update(refs[change.address], change.desired.attrs)
+        if change in closing:
+            return _closer(provider, change.address).close(refs[change.address])
+        return None
+
+    for change, obs, error in run.each(remote + [c for c in closing if c not in remote], touch):
+        _updated(run, change, obs, error)
+    for change in todo:
+        if change not in remote and change not in closing:
+            _updated(run, change, None, None)
+
+
+def _updater(run: Run, change: Change) -> Updates | None:
+    assert change.desired is not None
+    provider = run.provider(change.desired.target)
+    return provider if isinstance(provider, Updates) else None
+
+
+def _closer(provider: Provider, address: str) -> Closes:
+    if not isinstance(provider, Closes):
+        raise RejectedError(f"{address}: its provider has nothing to close")
+    return provider
+
+
+def _updated(run: Run, change: Change, obs: Observation | None, error: BaseException | None) -> None:
+    assert change.desired is not None
+    if error is not None:
+        run.failed(change, error)
+        return
+    with run.store.transaction() as txn:
+        txn.set_attrs(change.desired)
+        if obs is not None:
+            txn.observe(change.address, obs)
+            txn.set_lifecycle(change.address, {**change.desired.lifecycle, "closed": True})
+    run.counts["update"] += 1
+    run.touched.append(change.address)
+    run.emit(ResourceDone(change.address, "update", obs.status if obs else "updated"))
+
+
+def closes(run: Run) -> None:
+    """Close sessions once their jobs are in: new ones, and existing open ones that got jobs now."""
+    touched = set(run.touched)
+    fed = {c.desired.parent for c in run.plan.changes if c.desired and c.desired.parent and c.address in touched}
+    sessions = [
+        c
+        for c in run.plan.changes
+        if c.kind == "session"
+        and c.desired
+        and not c.desired.lifecycle.get("keep_open")
+        and ((c.action in ("create", "replace") and c.address in run.refs) or (c.action == "noop" and c.address in fed))
+        and not _closed(run, c.address)
+    ]
+    for change in sessions:
+        run.refs.setdefault(change.address, run.ref(change.address))
+    failed = {c.address for c in sessions if _session_failed(run, c.address)}
+
+    def close(change: Change) -> Observation | None:
+        assert change.desired is not None
+        if change.address in failed:
+            return None
+        return _closer(run.provider(change.desired.target), change.address).close(run.refs[change.address])
+
+    for change, obs, error in run.each(sessions, close):
+        if error is not None:
+            run.failed(change, error)
+            continue
+        with run.store.transaction() as txn:
+            if obs is not None:
+                txn.observe(change.address, obs)
+            txn.set_lifecycle(change.address, {"keep_open": False, "closed": True})
+        if obs is not None:
+            run.emit(ResourceDone(change.address, "close", obs.status))
+
+
+def _closed(run: Run, address: str) -> bool:
+    rec = run.store.resource(address)
+    return rec is not None and bool(rec.lifecycle.get("closed"))
+
+
+def _session_failed(run: Run, address: str) -> bool:
+    rec = run.store.resource(address)
+    return rec is not None and rec.status == FAILED
+
+
+def deletes(run: Run) -> None:
+    """Cancel what is still running of the resources gone from the manifest, then forget them."""
+    todo = sorted(
+        (c for c in run.changes if c.action == "delete"), key=lambda c: (DELETE_ORDER.get(c.kind, 3), c.address)
+    )
+    dying_batches = {c.address for c in todo if c.kind == "batch"}
+    for rank in sorted({DELETE_ORDER.get(c.kind, 3) for c in todo}):
+        group = [c for c in todo if DELETE_ORDER.get(c.kind, 3) == rank]
+        cancels = [c for c in group if c.cancel and not (c.recorded and c.recorded.parent in dying_batches)]
+        results = {c.address: (obs, err) for c, obs, err in run.each(cancels, lambda c: _cancel(run, c))}
+        for change in group:
+            obs, error = results.get(change.address, (None, None))
+            if error is not None:
+                run.failed(change, error)
+                continue
+            with run.store.transaction() as txn:
+                txn.forget(change.address, "deleted: not in the manifest")
+            run.counts["delete"] += 1
+            run.touched.append(change.address)
+            run.emit(ResourceDone(change.address, "delete", obs.status if obs else "forgotten"))
+
+
+def _cancel(run: Run, change: Change) -> Observation:
+    rec = change.recorded
+    assert rec is not None and rec.remote_id is not None
+    if rec.target not in run.pool.targets:
+        raise RunnerError(f"target '{rec.target}' is no longer in the manifest; cannot cancel")
+    return run.provider(rec.target).cancel(RemoteRef(rec.kind, rec.remote_id, rec.detail.get("parent_id")))
+
+
+def supersede(run: Run) -> None:
+    """Stop the old generation of each replaced resource that is still running."""
+    stale = [
+        c
+        for c in run.changes
+        if c.action == "replace"
+        and c.recorded
+        and c.recorded.remote_id
+        and c.recorded.status not in TERMINAL
+        and c.address in run.refs
+    ]
+
+    def retire(change: Change) -> Observation:
+        rec = change.recorded
+        assert rec is not None and rec.remote_id is not None and change.desired is not None
+        provider = run.provider(rec.target if rec.target in run.pool.targets else change.desired.target)
+        ref = RemoteRef(rec.kind, rec.remote_id)
+        return _closer(provider, change.address).close(ref) if rec.kind == "session" else provider.cancel(ref)
+
+    for change, obs, error in run.each(stale, retire):
+        old = change.recorded.generation if change.recorded else 0
+        if error is not None:
+            run.emit(Notice(f"{change.address}: could not stop replaced generation {old}: {error}", "warning"))
+        elif obs is not None:
+            with run.store.transaction() as txn:
+                txn.observe_generation(change.address, old, obs)
+            run.emit(Notice(f"{change.address}: stopped replaced generation {old} ({obs.status})"))
