@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     LOCK_CONFLICT = 4
     OVER_BUDGET = 5
     USAGE = 64  # click's default 2 would collide with CHANGES
+    INTERNAL = 70  # a bug in runner (sysexits' EX_SOFTWARE): the message says how to see the traceback
     INTERRUPTED = 130
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -22,7 +24,9 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="runner")
-def app() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error (also RUNNER_DEBUG=1).")
+@click.pass_obj
+def app(settings: dict[str, bool] | None, debug: bool) -> None:
     """Declarative, exactly-once quantum experiments: validate, plan and apply YAML manifests.
 
     \b
@@ -33,8 +37,11 @@ def app() -> None:
       runner results -m examples/quickstart.yaml
 
     Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode),
-    3 stale plan, 4 lock conflict, 5 over budget, 64 usage error, 130 interrupted.
+    3 stale plan, 4 lock conflict, 5 over budget, 64 usage error, 70 internal error,
+    130 interrupted.
     """
+    if settings is not None:
+        settings["debug"] = settings["debug"] or debug
 
 
 def _register() -> None:
@@ -54,8 +61,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    settings = {"debug": os.environ.get("RUNNER_DEBUG", "") not in ("", "0")}
     try:
-        result: Any = app.main(args=argv, prog_name="runner", standalone_mode=False)
+        result: Any = app.main(args=argv, prog_name="runner", standalone_mode=False, obj=settings)
         return int(result or 0)
     except RunnerError as exc:
         for line in exc.lines():
@@ -75,3 +83,13 @@ def run(argv: list[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
+    except Exception as exc:  # a bug: one line by default, the traceback on request
+        if settings["debug"]:
+            traceback.print_exc()
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(
+            f"error: internal error ({type(exc).__name__}{': ' + detail if detail else ''}); run again with --debug "
+            "(or RUNNER_DEBUG=1) to see the traceback, and please report it",
+            err=True,
+        )
+        return int(ExitCode.INTERNAL)

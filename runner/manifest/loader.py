@@ -47,7 +47,7 @@ def read_text(path: str) -> bytes:
 def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | None = None) -> Manifest:
     """Load and validate a manifest; raise ManifestError with every problem found.
 
-    `env` locates the program-inspection cache (runner.inspections); None means no cache.
+    `env` locates the program-inspection cache (runner.manifest.verdicts); None means no cache.
     """
     raw = read_text(path)
     try:

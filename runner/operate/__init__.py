@@ -1,0 +1,1 @@
+"""Day two: refresh, wait and cancel what was applied (poll.py), through the providers."""

@@ -14,8 +14,8 @@ from runner.domain.model import Budget, Manifest, Target
 from runner.domain.resources import Desired, Expansion, Recorded
 from runner.errors import BudgetExceededError
 from runner.planning import pricing
+from runner.planning.gates import CountError, GateCache
 from runner.planning.pricing import EXACT, FORMULA, UNKNOWN, ZERO, Estimate, Gates, Line, Work
-from runner.quantum.gates import CountError, GateCache
 
 if TYPE_CHECKING:
     from runner.planning.changes import Plan

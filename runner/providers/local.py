@@ -49,7 +49,7 @@ def make(target: Target, context: Context) -> LocalProvider:
 
 
 class LocalProvider:
-    """Runs circuits with runner.simulator; sessions are bookkeeping only."""
+    """Runs circuits with runner.quantum.simulator; sessions are bookkeeping only."""
 
     spec = SPEC
 

@@ -12,10 +12,9 @@ from runner.domain.model import Attrs, Batch, BatchJob, Budget, Job, Manifest, M
 from runner.domain.resources import Recorded
 from runner.errors import BudgetExceededError, ExitCode
 from runner.expand.expansion import expand
-from runner.planning import cost, pricing
+from runner.planning import cost, gates, pricing
 from runner.planning.changes import Change, Plan
 from runner.planning.pricing import Estimate, Gates, Line, Work
-from runner.quantum import gates
 
 D = Decimal
 BELL = Program(

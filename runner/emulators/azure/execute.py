@@ -162,9 +162,9 @@ def execute(work: Work, seed: int) -> bytes:
 
 def cost_estimate(target: str, work: Work) -> dict[str, Any] | None:
     """The CostEstimate the service reports for a finished job, by runner's own formulas; None when free."""
+    from runner.planning.gates import count
     from runner.planning.pricing import Work as Priced
     from runner.planning.pricing import azure
-    from runner.quantum.gates import count
 
     estimate = azure("", target, Priced(work.shots, gates=count(work.circuit)))
     if not estimate.amount:
