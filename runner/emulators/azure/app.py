@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from runner.emulators import simulate
 from runner.emulators.azure import storage
 from runner.emulators.azure.execute import FORMATS, TARGETS, provider_of
 from runner.emulators.azure.lifecycle import Lifecycle
@@ -67,9 +68,7 @@ class AzureEmulator(Emulator):
         key: str | None = None,
         token_lifetime: int = 3599,
     ) -> None:
-        from runner.quantum.simulator import warm
-
-        warm()  # see simulator.warm: handler threads are short-lived, so qiskit is imported here first
+        simulate.warm()  # handler threads are short-lived, so qiskit is imported here first
         super().__init__(faults, seed)
         self.key = key or os.environ.get(KEY_ENV) or DEFAULT_KEY
         self.token_lifetime = token_lifetime
