@@ -102,6 +102,10 @@ class LockConflictError(RunnerError):
     exit_code = ExitCode.LOCK_CONFLICT
 
 
+class LeaseLostError(LockConflictError):
+    """This process can no longer prove it holds the state's lease: it must not send anything more."""
+
+
 class BudgetExceededError(RunnerError):
     """The plan's estimated cost exceeds the manifest's budget."""
 

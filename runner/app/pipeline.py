@@ -24,7 +24,7 @@ from runner.planning.changes import Plan
 from runner.planning.diff import diff
 from runner.planning.select import narrow
 from runner.providers.pool import ProviderPool
-from runner.state import Snapshot, Store, snapshot
+from runner.state import Held, Snapshot, Store, snapshot
 
 
 def _quiet(event: object) -> None:
@@ -213,12 +213,14 @@ def apply(
             return planned
         if confirm is not None and not confirm(planned):
             return planned
-        with opened(path, project=expansion.project, create=True) as st, st.lease("apply", lock_timeout):
+        with opened(path, project=expansion.project, create=True) as st, st.lease("apply", lock_timeout) as held:
             _unchanged_since(st, planned.snapshot, path)
             pool.reach(reach(st, expansion))
             fresh = _settle(st, planned)
             info = run_info(target, expansion.manifest_digest, files=_program_files(expansion))
-            return execute(fresh, expansion, st, pool, emit=emit, info=info, parallelism=parallelism, stop=stop)
+            return execute(
+                fresh, expansion, st, pool, emit=emit, info=info, parallelism=parallelism, stop=stop, lease=held
+            )
 
 
 def _program_files(expansion: Expansion) -> list[str]:
@@ -263,7 +265,7 @@ def _apply_saved(
     with (
         opened(target_state, project=expansion.project, create=create) as st,
         pool_for(st, env, expansion) as pool,
-        st.lease("apply", lock_timeout),
+        st.lease("apply", lock_timeout) as held,
     ):
         planfile.check_fresh(doc, st, path)
         found = reconcile.findings(st, pool, expansion.programs)
@@ -283,7 +285,7 @@ def _apply_saved(
             return Planned(fresh, expansion, st.snapshot(), tuple(found), refreshed, options)
         digest = planfile.document_digest(doc)
         info = run_info(expansion.manifest_path, expansion.manifest_digest, digest, files=_program_files(expansion))
-        return execute(fresh, expansion, st, pool, emit=emit, info=info, parallelism=parallelism, stop=stop)
+        return execute(fresh, expansion, st, pool, emit=emit, info=info, parallelism=parallelism, stop=stop, lease=held)
 
 
 def destroy(
@@ -316,7 +318,7 @@ def destroy(
             on_plan(planned)
         if not planned.plan.has_changes() or (confirm is not None and not confirm(planned)):
             return planned
-        with st.lease("destroy", lock_timeout):
+        with st.lease("destroy", lock_timeout) as held:
             _unchanged_since(st, snap, path)
             info = run_info(manifest, expansion.manifest_digest, files=_program_files(loaded))
             return execute(
@@ -329,6 +331,7 @@ def destroy(
                 parallelism=parallelism,
                 stop=stop,
                 operation="destroy",
+                lease=held,
             )
 
 
@@ -354,22 +357,24 @@ def rerun(
             return []
         rebatched, others = reruns.split(items, pool)
         failures: list[str] = []
-        with st.lease("rerun", lock_timeout):
+        with st.lease("rerun", lock_timeout) as held:
             info = run_info(manifest, expansion.manifest_digest, files=_program_files(expansion))
             if others:
                 report = reruns.rerun_new_generations(
-                    others, expansion, st, pool, emit=emit, info=info, parallelism=parallelism
+                    others, expansion, st, pool, emit=emit, info=info, parallelism=parallelism, lease=held
                 )
                 failures += report.failures
             if rebatched:
-                failures += _rebatch(st, pool, emit, info, rebatched)
+                failures += _rebatch(st, pool, emit, info, rebatched, held)
         return failures
 
 
-def _rebatch(st: Store, pool: ProviderPool, emit: Emit, info: Mapping[str, Any], items: list[Recorded]) -> list[str]:
+def _rebatch(
+    st: Store, pool: ProviderPool, emit: Emit, info: Mapping[str, Any], items: list[Recorded], lease: Held
+) -> list[str]:
     with st.transaction(bump=False) as txn:
         run_id = txn.begin_run("rerun", info)
-    rebatcher = reruns.Rebatcher(st, pool, emit, run_id)
+    rebatcher = reruns.Rebatcher(st, pool, emit, run_id, lease)
     rebatcher.run(items)
     with st.transaction(bump=False) as txn:
         txn.finish_run(run_id, "failed" if rebatcher.failures else "ok", {"rerun": rebatcher.count}, st.serial)

@@ -17,7 +17,7 @@ from runner.domain.events import Notice, ResourceDone, ResourceFailed
 from runner.domain.remote import Observation, RemoteRef
 from runner.domain.resources import Desired
 from runner.domain.vocabulary import CONTAINERS, FAILED
-from runner.errors import AuthError, ProviderError, RejectedError, RunnerError
+from runner.errors import AuthError, LeaseLostError, ProviderError, RejectedError, RunnerError
 from runner.planning.changes import Change
 from runner.providers.base import AddsJobs, Submission
 from runner.state import Txn
@@ -162,7 +162,11 @@ def _create(
             for out in outcomes:
                 _record(run, txn, out, lanes)
 
-    left = dispatch.run(lanes, call, before, after, pool=run.executor, window=run.parallelism * 2, stop=run.stop)
+    def guarded(op: Op) -> Observation:
+        run.guard()  # the last moment before the request leaves: a frozen holder stops here
+        return call(op)
+
+    left = dispatch.run(lanes, guarded, before, after, pool=run.executor, window=run.parallelism * 2, stop=run.stop)
     for op in left:
         run.skip(op.change, "interrupted before it was submitted")
 
@@ -209,6 +213,12 @@ def _succeed(run: Run, txn: Txn, op: Op, obs: Observation, parent_id: str | None
 
 
 def _record_error(run: Run, txn: Txn, op: Op, error: BaseException, lanes: dispatch.Lanes[Op]) -> None:
+    if isinstance(error, LeaseLostError):  # nothing was sent: the intents stay open for the next run
+        run.stop.set()
+        for item in [op, *op.children]:
+            if item.token:
+                run.skip(item.change, f"not sent: {error.message}")
+        return
     definite = isinstance(error, (RejectedError, AuthError))
     message = error.message if isinstance(error, RunnerError) else f"{type(error).__name__}: {error}"
     for item in [op, *op.children]:

@@ -24,7 +24,7 @@ from runner.errors import ProviderError, RunnerError
 from runner.planning.changes import Plan
 from runner.providers.base import Describes
 from runner.providers.pool import ProviderPool
-from runner.state import Store
+from runner.state import Held, Store
 
 PHASES = (
     create.containers,
@@ -60,11 +60,14 @@ def execute(
     parallelism: int = 16,
     stop: threading.Event | None = None,
     operation: str = "apply",
+    lease: Held | None = None,
 ) -> Report:
     """Carry out `plan`: every phase in order, the run recorded in the history with its outcome."""
     parallelism = max(1, parallelism)
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="runner-call") as executor:
-        run = Run(plan, expansion, store, pool, emit, stop or threading.Event(), executor, parallelism, operation)
+        run = Run(
+            plan, expansion, store, pool, emit, stop or threading.Event(), executor, parallelism, operation, lease
+        )
         started = time.monotonic()
         emit(RunStarted(operation, len(run.changes), store.path))
         with store.transaction(bump=False) as txn:

@@ -22,6 +22,7 @@ def updates(run: Run) -> None:
 
     def touch(change: Change) -> Observation | None:
         assert change.desired is not None
+        run.guard()
         provider = run.provider(change.desired.target)
         if change in remote and isinstance(provider, Updates):
             provider.update(refs[change.address], change.desired.attrs)
@@ -84,6 +85,7 @@ def closes(run: Run) -> None:
         assert change.desired is not None
         if change.address in failed:
             return None
+        run.guard()
         return _closer(run.provider(change.desired.target), change.address).close(run.refs[change.address])
 
     for change, obs, error in run.each(sessions, close):
@@ -135,6 +137,7 @@ def _cancel(run: Run, change: Change) -> Observation:
     assert rec is not None and rec.remote_id is not None
     if rec.target not in run.pool.targets:
         raise RunnerError(f"target '{rec.target}' is no longer in the manifest; cannot cancel")
+    run.guard()
     return run.provider(rec.target).cancel(RemoteRef(rec.kind, rec.remote_id, rec.detail.get("parent_id")))
 
 
@@ -155,6 +158,7 @@ def supersede(run: Run) -> None:
         assert rec is not None and rec.remote_id is not None and change.desired is not None
         provider = run.provider(rec.target if rec.target in run.pool.targets else change.desired.target)
         ref = RemoteRef(rec.kind, rec.remote_id)
+        run.guard()
         return _closer(provider, change.address).close(ref) if rec.kind == "session" else provider.cancel(ref)
 
     for change, obs, error in run.each(stale, retire):

@@ -17,11 +17,11 @@ from runner.domain.events import Emit, Notice, ResourceDone, ResourceFailed
 from runner.domain.remote import RemoteRef
 from runner.domain.resources import Expansion, Recorded
 from runner.domain.vocabulary import FAILED
-from runner.errors import ProviderError, RunnerError
+from runner.errors import LeaseLostError, ProviderError, RunnerError
 from runner.planning.changes import Change, Plan
 from runner.providers.base import Rebatches
 from runner.providers.pool import ProviderPool
-from runner.state import Store
+from runner.state import Held, Store
 
 RERUNNABLE = ("job", "batch_job", "workload")
 
@@ -63,8 +63,8 @@ def as_plan(items: list[Recorded], expansion: Expansion) -> Plan:
 class Rebatcher:
     """Reruns failed batch jobs through their provider's rebatch, one call per batch."""
 
-    def __init__(self, state: Store, pool: ProviderPool, emit: Emit, run_id: int) -> None:
-        self.state, self.pool, self.emit, self.run_id = state, pool, emit, run_id
+    def __init__(self, state: Store, pool: ProviderPool, emit: Emit, run_id: int, lease: Held | None = None) -> None:
+        self.state, self.pool, self.emit, self.run_id, self.lease = state, pool, emit, run_id, lease
         self.count = 0
         self.failures: list[str] = []
 
@@ -86,6 +86,8 @@ class Rebatcher:
         provider = self.pool.get(batch.target)
         if not isinstance(provider, Rebatches):
             raise RunnerError(f"{batch_address}: target '{batch.target}' cannot rebatch")
+        if self.lease is not None and not self.lease.holds():
+            raise LeaseLostError(f"{batch_address}: this process can no longer prove it holds the state lock; not sent")
         try:
             new = provider.rebatch(RemoteRef("batch", batch.remote_id), {"id": [j.remote_id for j in jobs]})
         except ProviderError as exc:
@@ -154,6 +156,7 @@ def rerun_new_generations(
     emit: Emit,
     info: Mapping[str, Any],
     parallelism: int,
+    lease: Held | None = None,
 ) -> Report:
     return execute(
         as_plan(items, expansion),

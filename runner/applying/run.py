@@ -12,11 +12,11 @@ from typing import TypeVar
 from runner.domain.events import Emit, ResourceFailed, ResourceSkipped
 from runner.domain.remote import RemoteRef
 from runner.domain.resources import Desired, Expansion
-from runner.errors import RunnerError
+from runner.errors import LeaseLostError, RunnerError
 from runner.planning.changes import Change, Plan
 from runner.providers.base import Provider
 from runner.providers.pool import ProviderPool
-from runner.state import Store
+from runner.state import Held, Store
 
 T = TypeVar("T")
 
@@ -37,6 +37,7 @@ class Run:
     executor: ThreadPoolExecutor
     parallelism: int
     operation: str
+    lease: Held | None = None  # the state's lease, checked before every call that creates or changes something
     run_id: int = 0
     refs: dict[str, RemoteRef] = field(default_factory=dict)  # remote ids learnt during this run
     failed_containers: dict[str, str] = field(default_factory=dict)  # session/batch address -> why
@@ -51,6 +52,14 @@ class Run:
 
     def provider(self, target: str) -> Provider:
         return self.pool.get(target)
+
+    def guard(self) -> None:
+        """Refuse to send anything once this process cannot prove it still holds the state's lease."""
+        if self.lease is not None and not self.lease.holds():
+            raise LeaseLostError(
+                "this process can no longer prove it holds the state lock (it was paused, or its heartbeats "
+                "stalled): it sends nothing more. Run it again: the next run reconciles what was in flight"
+            )
 
     def ref(self, address: str) -> RemoteRef:
         """Where a resource lives: learnt in this run, else as the store recorded it."""

@@ -40,16 +40,20 @@ def emulate(
       runner emulate pasqal --port 8766 --error-rate 0.2 --drop-rate 0.05
     """
     from runner import emulators
+    from runner.errors import UsageError
 
-    faults = emulators.Faults(
-        latency=latency,
-        error_rate=error_rate,
-        retry_after=retry_after,
-        drop_rate=drop_rate,
-        job_failure_rate=job_failure_rate,
-        queue_delay=queue_delay,
-        run_time=run_time,
-    )
+    try:
+        faults = emulators.Faults(
+            latency=latency,
+            error_rate=error_rate,
+            retry_after=retry_after,
+            drop_rate=drop_rate,
+            job_failure_rate=job_failure_rate,
+            queue_delay=queue_delay,
+            run_time=run_time,
+        )
+    except ValueError as exc:  # out of range: the flags' names are the settings' names with dashes
+        raise UsageError(str(exc).replace("_", "-")) from None
     server = emulators.EmulatorServer(emulators.make(provider, faults, seed), port)
     click.echo(f"{provider} emulator on {server.url} (Ctrl-C to stop)", err=True)
     click.echo(server.url)

@@ -1,6 +1,11 @@
 """Local emulators of the providers' REST APIs: one literal registry, like the providers'.
 
-Each module defines make(faults, seed) -> Emulator.
+Each vendor's `app` module defines make(faults, seed) -> Emulator; beside it `store` (records and
+their wire shape), `lifecycle` (how statuses move) and `execute` (what running a job means).
+server.py and framing.py are the shared HTTP server, simulate.py the shared seeded simulator.
+The emulators are the oracle runner's clients are tested against, so nothing here imports the
+rest of runner (tests/unit/test_emulator_independence.py checks it): tables, price formulas,
+circuit formats and simulation are the emulators' own, written from the providers' wire facts.
 """
 
 from __future__ import annotations

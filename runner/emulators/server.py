@@ -1,25 +1,34 @@
-"""The HTTP server shared by the provider emulators: routing, gzip bodies, fault injection, admin.
+"""The HTTP server shared by the provider emulators: routing, bodies, fault injection, admin.
 
 Emulators serve on 127.0.0.1 only. Each one is a set of routes over its own in-memory store.
 Fault injection applies to API routes (never to /_admin): latency, 429/503 answered before the
 request is processed, connections dropped either before or after processing (so a client
 cannot know whether its create happened), and a job failure rate the emulators consult.
+
+Bad input never costs more than a 4xx: bodies are bounded (see framing: 32 MiB, gzip included),
+a body that is not JSON or not an object where one is needed is a 400 in the provider's error
+format, fault settings are checked before any is applied, and a handler that fails anyway
+answers 500 in that format; the handler thread and the server carry on.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
+import math
 import random
 import re
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from runner.emulators.framing import BadBody, read_body
 
 HOST = "127.0.0.1"
 
@@ -37,7 +46,13 @@ class Request:
     match: re.Match[str] | None = None
 
     def json(self) -> Any:
-        return json.loads(self.body or b"null")
+        """The body as JSON (None when empty); ValueError, answered 400, when it is not JSON."""
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError as exc:  # UnicodeDecodeError included
+            raise ValueError(f"the request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError("the request body is not valid JSON: nested too deeply") from None
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -80,13 +95,38 @@ class Faults:
     queue_delay: float = 0.0  # seconds a job waits before it starts running
     run_time: float = 0.0  # seconds a job spends running before it completes
 
+    def __post_init__(self) -> None:
+        self.update(asdict(self))
+
     def update(self, values: Mapping[str, Any]) -> None:
-        known = {f.name for f in fields(self)}
-        unknown = set(values) - known
+        """Apply settings, all or none: ValueError naming the first that is unknown, not a number or out of range."""
+        unknown = sorted(set(values) - set(FAULT_RANGES))
         if unknown:
-            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        for key, value in values.items():
-            setattr(self, key, float(value))
+            raise ValueError(f"unknown fault setting(s): {', '.join(map(str, unknown))}")
+        checked = {key: _fault_value(key, value) for key, value in values.items()}
+        for key, value in checked.items():
+            setattr(self, key, value)
+
+
+FAULT_RANGES = {  # setting -> (least, most); a latency of hours would only look like a dead server
+    "latency": (0.0, 600.0),
+    "error_rate": (0.0, 1.0),
+    "retry_after": (0.0, 3600.0),
+    "drop_rate": (0.0, 1.0),
+    "job_failure_rate": (0.0, 1.0),
+    "queue_delay": (0.0, 86400.0),
+    "run_time": (0.0, 86400.0),
+}
+
+
+def _fault_value(key: str, value: Any) -> float:
+    least, most = FAULT_RANGES[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"fault setting {key} must be a number, not {json.dumps(value)[:40]}")
+    finite = isinstance(value, int) or math.isfinite(value)  # a huge int compares without overflowing
+    if not (finite and least <= value <= most):
+        raise ValueError(f"fault setting {key} must be between {least:g} and {most:g}, not {json.dumps(value)[:40]}")
+    return float(value)
 
 
 class Emulator:
@@ -176,10 +216,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if self.headers.get("Content-Encoding", "").lower() == "gzip" and body:
-            body = gzip.decompress(body)
+        try:
+            body = read_body(self.headers, self.rfile, self.connection)
+        except BadBody as exc:
+            self.close_connection = exc.framing_lost  # unread bytes of the body would be taken for the next request
+            self.server.emulator.stats[f"refused_{exc.status}"] += 1
+            self._send(self.server.refusal(self.path, exc.status, exc.message))
+            return
+        except OSError:  # the client went away mid-body: nobody to answer
+            self.close_connection = True
+            return
         parts = urlsplit(self.path)
         request = Request(
             self.command,
@@ -232,9 +278,18 @@ class _Handler(BaseHTTPRequestHandler):
                     return handler(request)
                 except (ValueError, KeyError, TypeError) as exc:
                     return emulator.error(400, f"bad request: {exc}")
+                except Exception as exc:  # a bug in a handler: answer like a service would, keep serving
+                    emulator.stats["internal_errors"] += 1
+                    print(f"{emulator.name} emulator: {method} {request.path}: {exc!r}", file=sys.stderr)
+                    return emulator.error(500, f"internal error: {type(exc).__name__}")
         if allowed:
             return emulator.error(405, f"{request.method} not allowed on {request.path}")
         return emulator.error(404, f"no route for {request.method} {request.path}")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Malformed request lines and headers get a JSON error too (http.server would send HTML)."""
+        self.close_connection = True
+        self._send(self.server.refusal(getattr(self, "path", ""), code, message or HTTPStatus(code).phrase))
 
     def _send(self, response: Response) -> None:
         payload, content_type = response.encoded()
@@ -242,10 +297,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in response.headers.items():
-            if key.lower() != "content-type":
+            if key.lower() not in ("content-type", "content-length", "connection"):
                 self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if getattr(self, "command", None) != "HEAD":
             self.wfile.write(payload)
 
 
@@ -280,13 +337,23 @@ class EmulatorServer(ThreadingHTTPServer):
         self.server_close()
         self.emulator.close()
 
+    def refusal(self, path: str, status: int, message: str) -> Response:
+        """An error before routing: the admin format on /_admin, the provider's own elsewhere."""
+        if path.startswith("/_admin/"):
+            return Response(status, {"error": message})
+        return self.emulator.error(status, message)
+
     def admin(self, request: Request) -> Response:
         emulator = self.emulator
         if request.path == "/_admin/faults":
             if request.method == "POST":
                 try:
-                    emulator.faults.update(request.json() or {})
-                except (ValueError, TypeError) as exc:
+                    settings = request.json()
+                    if not isinstance(settings, dict):
+                        raise ValueError("POST /_admin/faults takes a JSON object of fault settings")
+                    with emulator.lock:
+                        emulator.faults.update(settings)
+                except ValueError as exc:
                     return Response(400, {"error": str(exc)})
             return Response(200, asdict(emulator.faults))
         if request.path == "/_admin/stats":

@@ -62,6 +62,11 @@ def check_fence(conn: sqlite3.Connection, fence: int) -> None:
         raise LockConflictError(f"this process lost the state lock (taken over{who}); stopping without writing")
 
 
+def uptime() -> float:
+    """Seconds on a clock that counts while this process is stopped and while the machine sleeps."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
+
+
 def _gone(holder: Holder) -> bool:
     """True when the holder is a process on this machine that no longer exists."""
     if holder.host != socket.gethostname() or holder.ns != _namespace():
@@ -93,6 +98,8 @@ class Lease:
         self.owner = f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.fence: int | None = None
         self.took_over: Holder | None = None
+        self.valid_until = 0.0  # on the `uptime` clock: until when this process can prove the lease is its own
+        self.lost = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -111,7 +118,17 @@ class Lease:
                 )
             self.sleep(min(0.2, max(0.0, deadline - self.clock())))
 
+    def holds(self, margin: float | None = None) -> bool:
+        """Whether this process can still prove the lease is its own, `margin` seconds ahead (default ttl/5).
+
+        Judged from the last heartbeat that got through, on a clock that keeps counting while the
+        process is stopped or the machine sleeps: a run that was frozen past its lease knows it.
+        """
+        margin = self.ttl / 5 if margin is None else margin
+        return self.fence is not None and not self.lost and uptime() + margin < self.valid_until
+
     def _try(self) -> Holder | None:
+        started = uptime()
         conn, now = self.state.conn, self.clock()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -119,7 +136,13 @@ class Lease:
             if holder is not None and holder.expires_at > now and not _gone(holder):
                 conn.execute("COMMIT")
                 return holder
-            fence = (holder.fence if holder else 0) + 1
+            # fencing numbers only ever grow, even across a release or `state unlock`, which delete the row
+            last = conn.execute("SELECT value FROM meta WHERE key = 'fence'").fetchone()
+            fence = max(holder.fence if holder else 0, int(last[0]) if last else 0) + 1
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('fence', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(fence),),
+            )
             conn.execute(
                 "INSERT OR REPLACE INTO lock (id, owner, host, pid, ns, operation, acquired_at, heartbeat_at, "
                 "expires_at, fence) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -141,6 +164,7 @@ class Lease:
         conn.execute("COMMIT")
         self.took_over = holder
         self.fence = self.state.fence = fence
+        self.valid_until = started + self.ttl
         return None
 
     def _start_heartbeat(self) -> None:
@@ -151,13 +175,15 @@ class Lease:
         conn = sqlite3.connect(self.state.path, isolation_level=None, timeout=30)
         try:
             while not self._stop.wait(self.ttl / 3):
-                now = self.clock()
+                started, now = uptime(), self.clock()
                 cur = conn.execute(
                     "UPDATE lock SET heartbeat_at = ?, expires_at = ? WHERE id = 1 AND fence = ?",
                     (iso(now), now + self.ttl, self.fence),
                 )
                 if cur.rowcount == 0:
-                    return  # taken over: the fence check stops our next write
+                    self.lost = True  # taken over: holds() turns false, and the fence check stops our next write
+                    return
+                self.valid_until = started + self.ttl
         except sqlite3.Error:
             return
         finally:

@@ -60,6 +60,14 @@ class Held(Protocol):
         """Let go (only if it is still ours)."""
         ...
 
+    def holds(self, margin: float | None = None) -> bool:
+        """Whether this process can still prove the lease is its own, `margin` seconds ahead.
+
+        Checked right before every provider call that creates or changes something: a process that
+        was frozen past its lease (SIGSTOP, a closed laptop, a stalled VM) stops sending.
+        """
+        ...
+
     def __enter__(self) -> Held: ...
 
     def __exit__(self, *exc: object) -> None: ...

@@ -178,3 +178,34 @@ def test_a_version_1_state_is_migrated_atomically_on_the_next_write(tmp_path: Pa
     st = SqliteStore.open(str(path), create=True)
     assert st._meta("format_version") == str(LATEST)
     assert st.conn.execute("SELECT count(*) FROM target_snapshots").fetchone()[0] == 0
+
+
+def test_a_holder_knows_when_it_can_no_longer_prove_its_lease(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.state import lock
+
+    path = str(tmp_path / "s.db")
+    st = SqliteStore.open(path, create=True)
+    lease = Lease(st, "apply", ttl=15).acquire()
+    assert lease.holds()
+    frozen_at = lock.uptime()
+    monkeypatch.setattr(lock, "uptime", lambda: frozen_at + 12.5)  # paused 12.5 s: within the ttl, not the margin
+    assert not lease.holds()
+    assert lease.holds(margin=0)
+    monkeypatch.setattr(lock, "uptime", lambda: frozen_at + 16)  # paused past the lease: another run may own it
+    assert not lease.holds(margin=0)
+    lease.release()
+    assert not lease.holds()
+
+
+def test_a_taken_over_holder_stops_holding_at_its_next_heartbeat(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.db")
+    st = SqliteStore.open(path, create=True)
+    lease = Lease(st, "apply", ttl=0.6).acquire()
+    other = SqliteStore.open(path)
+    other.force_unlock()  # what `state unlock --force` does
+    taker = Lease(other, "apply", ttl=30).acquire()
+    deadline = time.time() + 5
+    while lease.holds(margin=0) and time.time() < deadline:
+        time.sleep(0.05)
+    assert lease.lost and not lease.holds(margin=0)
+    taker.release()

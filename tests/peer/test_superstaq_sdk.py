@@ -7,20 +7,29 @@ emulator, speaks it too.
 
 from __future__ import annotations
 
+import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import general_superstaq as gss
 import pytest
+from general_superstaq.serialization import bytes_to_str
 from general_superstaq.superstaq_client import _SuperstaqClient, _SuperstaqClientV3
-from qiskit import QuantumCircuit
+from qiskit import QuantumCircuit, qpy
 
 from runner import emulators
 from runner.emulators.server import EmulatorServer
-from runner.quantum.circuits import qpy_b64
 
 KEY = "emulator-key"
+
+
+def qpy_b64(circuits: Sequence[QuantumCircuit]) -> str:
+    """The circuits as qiskit-superstaq sends them: a QPY file in general-superstaq's base64 (not runner's helper)."""
+    buffer = io.BytesIO()
+    qpy.dump(list(circuits), buffer)
+    encoded: str = bytes_to_str(buffer.getvalue())
+    return encoded
 
 
 def bell() -> QuantumCircuit:

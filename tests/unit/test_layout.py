@@ -82,3 +82,30 @@ def test_no_module_passes_the_size_budget() -> None:
     sizes = {p.relative_to(PACKAGE).as_posix(): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
     big = [f"{where}: {n}" for where, n in sorted(sizes.items()) if n > 500]
     assert big == []
+
+
+def package_graph() -> set[tuple[str, str]]:
+    """(package, package it imports) over runner's subpackages, errors and domain left out."""
+    edges: set[tuple[str, str]] = set()
+    for where, imported in modules():
+        if "/" not in where:
+            continue
+        source = where.split("/")[0]
+        for name in imported:
+            parts = name.split(".")
+            if parts[0] != "runner" or len(parts) < 2:
+                continue
+            target = parts[1]
+            if target not in (source, "errors", "domain", "__version__") and (PACKAGE / target).is_dir():
+                edges.add((source, target))
+    return edges
+
+
+def test_the_architecture_picture_shows_every_dependency() -> None:
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    listed = text.split("<!-- edges:")[1].split("-->")[0].split()
+    documented = {tuple(edge.split(">")) for edge in listed}
+    for source, target in documented:
+        assert f"{source} -->" in text or f"{source} -.types.-> {target}" in text, (source, target)
+    hidden = sorted(package_graph() - documented)
+    assert hidden == [], "docs/architecture.md's package graph misses these imports"

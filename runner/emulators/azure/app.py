@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from runner.emulators import simulate
 from runner.emulators.azure import storage
 from runner.emulators.azure.execute import FORMATS, TARGETS, provider_of
 from runner.emulators.azure.lifecycle import Lifecycle
@@ -37,9 +38,13 @@ CODES = {
     403: "Forbidden",
     404: "NotFound",
     405: "MethodNotAllowed",
+    408: "RequestTimeout",
     409: "Conflict",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
     429: "TooManyRequests",
     500: "InternalServerError",
+    501: "NotImplemented",
     503: "ServiceUnavailable",
 }
 ApiHandler = Callable[[Request, str], Response]
@@ -67,9 +72,7 @@ class AzureEmulator(Emulator):
         key: str | None = None,
         token_lifetime: int = 3599,
     ) -> None:
-        from runner.quantum.simulator import warm
-
-        warm()  # see simulator.warm: handler threads are short-lived, so qiskit is imported here first
+        simulate.warm()  # handler threads are short-lived, so qiskit is imported here first
         super().__init__(faults, seed)
         self.key = key or os.environ.get(KEY_ENV) or DEFAULT_KEY
         self.token_lifetime = token_lifetime
@@ -169,6 +172,9 @@ class AzureEmulator(Emulator):
         lacking = [k for k in ("containerUri", "inputDataFormat", "providerId", "target") if not body.get(k)]
         if lacking:
             return fail(400, "InvalidJobDefinition", f"The job definition lacks {', '.join(lacking)}.")
+        misfit = _misfit(body)
+        if misfit:
+            return fail(400, "InvalidJobDefinition", misfit)
         session = self.store.sessions.get(str(body.get("sessionId"))) if body.get("sessionId") else None
         if body.get("sessionId"):
             refused = self._refuses(session, str(body["sessionId"]), workspace)
@@ -268,7 +274,9 @@ class AzureEmulator(Emulator):
         if session_id in self.store.sessions:
             return fail(409, "Conflict", f"A session with id '{session_id}' already exists.")
         body = request.json()
-        target = str(body.get("target") or "") if isinstance(body, dict) else ""
+        if not isinstance(body, dict):
+            return fail(400, "InvalidSessionDefinition", "The session definition must be a JSON object.")
+        target = str(body.get("target") or "")
         if target not in TARGETS:
             return fail(400, "InvalidTarget", f"Target '{target}' is not available in this workspace.")
         created = now()
@@ -319,7 +327,9 @@ class AzureEmulator(Emulator):
     # storage and tokens -------------------------------------------------------------------------
     def sas_uri(self, request: Request, workspace: str) -> Response:
         body = request.json()
-        container = str(body.get("containerName") or "") if isinstance(body, dict) else ""
+        if not isinstance(body, dict):
+            return fail(400, "InvalidRequestBody", "The request body must be a JSON object with containerName.")
+        container = str(body.get("containerName") or "")
         if not storage.CONTAINER.match(container):
             return fail(400, "InvalidContainerName", f"'{container}' is not a valid container name.")
         blob = body.get("blobName")
@@ -328,3 +338,15 @@ class AzureEmulator(Emulator):
 
     def token(self, request: Request) -> Response:
         return storage.issue_token(self.store, request, self.key, self.token_lifetime)
+
+
+def _misfit(body: dict[str, Any]) -> str | None:
+    """Why fields of a job definition have the wrong JSON type, if they do."""
+    expected = {"inputParams": dict, "metadata": dict, "tags": list, "containerUri": str, "target": str}
+    names = {dict: "object", list: "array", str: "string"}
+    for key, kind in expected.items():
+        if body.get(key) is not None and not isinstance(body[key], kind):
+            return f"The job definition's {key} must be a JSON {names[kind]}."
+    if not all(isinstance(t, str) for t in body.get("tags") or []):
+        return "The job definition's tags must be strings."
+    return None

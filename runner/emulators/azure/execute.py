@@ -3,16 +3,21 @@
 IonQ jobs arrive as ionq.circuit.v1 JSON (every qubit is measured at the end; results are
 probabilities per basis state, keyed by the state as an integer with qubit 0 as the lowest
 bit). Quantinuum jobs arrive as OpenQASM 2 (results list every shot's value per classical
-register). Circuits run on runner's simulator, so results are real.
+register). Circuits run on the emulators' own seeded qiskit-aer helper, so results are real, and
+what a job bills is counted from the input as it arrived (see billing).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from runner.emulators import simulate
+from runner.emulators.azure import billing
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -31,6 +36,10 @@ TARGETS = {  # target -> qubits
     "quantinuum.qpu.h2-1": 56,
 }
 MAX_SHOTS = 100_000
+_POSITION = re.compile(r"^<input>:(\d+),(\d+):")
+_QREG = re.compile(r"\bqreg\s+\w+\s*\[\s*(\d+)\s*\]")
+_COMMENT = re.compile(r"//[^\n]*")
+_INCLUDE = re.compile(r'\binclude\s+"([^"]*)"')
 _ONE_QUBIT = {"x", "y", "z", "h", "s", "si", "t", "ti", "v", "vi", "rx", "ry", "rz", "not"}
 
 
@@ -49,6 +58,7 @@ class Work:
     provider: str
     circuit: Any  # qiskit QuantumCircuit
     shots: int
+    gates: billing.Gates | None = None  # counted from the submitted input; None: count the circuit
 
 
 def provider_of(target: str) -> str:
@@ -68,40 +78,65 @@ def prepare(target: str, input_format: str, params: Mapping[str, Any], data: byt
     shots = params.get("shots", params.get("count", 100))
     if not isinstance(shots, int) or isinstance(shots, bool) or not 1 <= shots <= MAX_SHOTS:
         raise JobError("InvalidInputParams", f"shots must be an integer from 1 to {MAX_SHOTS} (got {shots!r}).")
-    circuit = ionq_circuit(data) if provider == "ionq" else qasm_circuit(data)
-    width = TARGETS[target]
-    if circuit.num_qubits > width:
+    if provider == "ionq":
+        circuit, gates = ionq_circuit(data, target)
+    else:
+        circuit = qasm_circuit(data, target)
+        gates = billing.circuit_gates(circuit)
+    return Work(provider, circuit, shots, gates)
+
+
+def _check_width(qubits: int, target: str) -> None:
+    """Before anything is allocated: a circuit wider than the target fails the job."""
+    if qubits > TARGETS[target]:
         raise JobError(
-            "InvalidInputData", f"The circuit uses {circuit.num_qubits} qubits but target '{target}' has {width}."
+            "InvalidInputData", f"The circuit uses {qubits} qubits but target '{target}' has {TARGETS[target]}."
         )
-    return Work(provider, circuit, shots)
 
 
-def qasm_circuit(data: bytes) -> QuantumCircuit:
-    """OpenQASM 2 text as a circuit."""
-    from runner.quantum.qasm import ProgramError, parse
+def qasm_circuit(data: bytes, target: str) -> QuantumCircuit:
+    """honeywell.openqasm.v1 input: OpenQASM 2.0 text, qelib1.inc its only include.
+
+    Register sizes are read before parsing, so `qreg q[2000000000];` fails the job instead of
+    allocating two billion qubits; includes are refused rather than read from this machine.
+    """
+    import qiskit.qasm2
 
     try:
-        return parse(data.decode())
-    except (ProgramError, UnicodeDecodeError) as exc:
-        raise JobError("InvalidInputData", f"The OpenQASM program does not parse: {exc}") from None
+        text = data.decode()
+    except UnicodeDecodeError as exc:
+        raise JobError("InvalidInputData", f"The OpenQASM program is not UTF-8: {exc}") from None
+    code = _COMMENT.sub("", text)
+    _check_width(sum(int(n) for n in _QREG.findall(code)), target)
+    other = sorted(set(_INCLUDE.findall(code)) - {"qelib1.inc"})
+    if other:
+        raise JobError("InvalidInputData", f"The OpenQASM program includes '{other[0]}': only qelib1.inc is available.")
+    try:
+        return qiskit.qasm2.loads(text, include_path=(), custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+    except qiskit.qasm2.QASM2ParseError as exc:
+        message = _POSITION.sub(r"line \1, column \2:", str(exc).strip().strip('"'), count=1)
+        raise JobError("InvalidInputData", f"The OpenQASM program does not parse: {message}") from None
 
 
-def ionq_circuit(data: bytes) -> QuantumCircuit:
-    """ionq.circuit.v1 JSON (optionally wrapped in {"input": ...}) as a circuit."""
+def ionq_circuit(data: bytes, target: str) -> tuple[QuantumCircuit, billing.Gates]:
+    """ionq.circuit.v1 JSON (optionally wrapped in {"input": ...}) as a circuit, and its billable gates."""
     from qiskit import QuantumCircuit
+    from qiskit.exceptions import QiskitError
 
     try:
         document = json.loads(data)
         document = document.get("input", document)
-        circuit = QuantumCircuit(int(document["qubits"]))
+        qubits = int(document["qubits"])
+        _check_width(qubits, target)
+        circuit = QuantumCircuit(qubits)
         for gate in document["circuit"]:
             _append(circuit, gate)
+        gates = billing.ionq_gates(document["circuit"])
     except JobError:
         raise
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, QiskitError) as exc:
         raise JobError("InvalidInputData", f"The IonQ circuit is not valid: {type(exc).__name__}: {exc}") from None
-    return circuit
+    return circuit, gates
 
 
 def _append(circuit: QuantumCircuit, gate: Mapping[str, Any]) -> None:
@@ -148,39 +183,20 @@ def _ints(gate: Mapping[str, Any], one: str, many: str) -> list[int]:
 
 def execute(work: Work, seed: int) -> bytes:
     """Simulate and encode the results in the target's output format."""
-    from runner.quantum.simulator import run_circuit
-
     if work.provider == "ionq":
         circuit = work.circuit.copy()
         circuit.measure_all()
-        counts = run_circuit(circuit, work.shots, seed)
+        counts = simulate.counts(circuit, work.shots, seed)
         histogram = {str(int(key.replace(" ", ""), 2)): n / work.shots for key, n in counts.items()}
         return json.dumps({"histogram": histogram}).encode()
-    counts = run_circuit(work.circuit, work.shots, seed)
+    counts = simulate.counts(work.circuit, work.shots, seed)
     return json.dumps(_per_shot(counts, [r.name for r in work.circuit.cregs], seed)).encode()
 
 
 def cost_estimate(target: str, work: Work) -> dict[str, Any] | None:
-    """The CostEstimate the service reports for a finished job, by runner's own formulas; None when free."""
-    from runner.planning.gates import count
-    from runner.planning.pricing import Work as Priced
-    from runner.planning.pricing import azure
-
-    estimate = azure("", target, Priced(work.shots, gates=count(work.circuit)))
-    if not estimate.amount:
-        return None  # simulators and syntax checkers
-    events = [
-        {
-            "dimensionId": line.dimension,
-            "dimensionName": line.dimension,
-            "measureUnit": line.unit,
-            "amountBilled": float(line.amount),
-            "amountConsumed": float(line.quantity),
-            "unitPrice": float(line.unit_price),
-        }
-        for line in estimate.lines
-    ]
-    return {"currencyCode": estimate.currency, "estimatedTotal": float(estimate.amount), "events": events}
+    """The CostEstimate the service reports for a finished job (see billing); None when the target is free."""
+    gates = work.gates if work.gates is not None else billing.circuit_gates(work.circuit)
+    return billing.cost_estimate(target, work.shots, gates)
 
 
 def _per_shot(counts: Mapping[str, int], registers: Sequence[str], seed: int) -> dict[str, list[str]]:

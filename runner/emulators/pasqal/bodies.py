@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runner.emulators.pasqal.execute import DEVICE_TYPES
 from runner.emulators.pasqal.store import Invalid
-from runner.providers.pasqal.provider import DEVICE_TYPES  # one list for the client and its emulator
 
 Loc = Sequence[str | int]
 

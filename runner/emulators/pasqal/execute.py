@@ -17,6 +17,23 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+# Device types the API accepts (../shared/providers/pasqal.md 6.3: the SDK's DeviceTypeName plus
+# those the API docs add). The emulator keeps its own list: it checks runner's client, which has one too.
+DEVICE_TYPES = frozenset(
+    {
+        "EMU_FREE",
+        "EMU_TN",
+        "EMU_FRESNEL",
+        "EMU_MPS",
+        "EMU_SV",
+        "FRESNEL",
+        "FRESNEL_CAN1",
+        "EMU_C",
+        "FRESNEL_SA1",
+        "FRESNEL8",
+        "FRESNEL_RD",
+    }
+)
 INSTALL = "pulser-simulation is not installed where the emulator runs: pip install 'runner[pasqal-sim]'"
 RAW_LIMIT = 1000  # above this many runs the per-shot list is left out of the result document
 _cache: dict[str, Any] = {}
@@ -116,7 +133,7 @@ def warm_up() -> None:
 
     Importing it on a background thread raced with request threads importing pulser.devices
     (a partially initialised module: ImportError), and C extensions first imported on
-    short-lived threads have crashed here before (see runner.simulator.warm).
+    short-lived threads have crashed here before (see runner.emulators.simulate.warm).
     """
     if has_core():
         importlib.import_module("pulser")

@@ -1,6 +1,6 @@
 """An emulator of the Superstaq REST API, v0.2.0 and v0.3.0 over one job store.
 
-What general-superstaq 0.5.70 speaks (see superstaq_store for the job model): v0.2.0 under
+What general-superstaq 0.5.70 speaks (see store for the job model): v0.2.0 under
 /v0.2.0 (jobs, fetch_jobs, cancel_jobs, targets, target_info, balance, user_info) and v0.3.0
 under /v0.3.0/client (job, job/{circuit_type}, cancel_jobs, targets, retrieve_target_info,
 balance, user). `GET /v0.2.0` and `GET /v0.3.0` answer the version probe (header
@@ -17,8 +17,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from runner.emulators import simulate
 from runner.emulators.server import Emulator, Faults, Handler, Request, Response
-from runner.emulators.superstaq.store import DEVICES, EMAIL, Invalid, JobRecord, Store, device, iso
+from runner.emulators.superstaq.execute import DEVICES, Invalid, device
+from runner.emulators.superstaq.lifecycle import Lifecycle
+from runner.emulators.superstaq.store import EMAIL, Store, v2_job, v3_job
 
 DEFAULT_KEY = "emulator-key"
 SERVICE_VERSION = "runner-emulator"
@@ -48,8 +51,9 @@ class SuperstaqEmulator(Emulator):
     def __init__(self, faults: Faults | None = None, seed: int | None = None, api_key: str = DEFAULT_KEY) -> None:
         super().__init__(faults, seed)
         self.api_key = api_key
-        self.store = Store(self)
-        _preload_qiskit()
+        self.store = Store(self.lock)
+        self.life = Lifecycle(self, self.store)
+        simulate.warm()  # handler threads are short-lived, so qiskit is imported here first
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         v2, v3 = r"/v0\.2\.0", r"/v0\.3\.0/client"
@@ -58,14 +62,14 @@ class SuperstaqEmulator(Emulator):
             ("POST", rf"{v2}/fetch_jobs", self.v2_fetch),
             ("POST", rf"{v2}/cancel_jobs", self.v2_cancel),
             ("POST", rf"{v2}/targets", self.v2_targets),
-            ("POST", rf"{v2}/target_info", lambda r: {"target_info": _info(r.json().get("target"))}),
+            ("POST", rf"{v2}/target_info", lambda r: {"target_info": _info(_object(r).get("target"))}),
             ("GET", rf"{v2}/balance", lambda r: {"balance": BALANCE}),
             ("GET", rf"{v2}/user_info", self.v2_user_info),
             ("POST", rf"{v3}/job", self.v3_create),
             ("GET", rf"{v3}/job/(?P<circuit_type>[a-z]+)", self.v3_fetch),
             ("PUT", rf"{v3}/cancel_jobs", self.v3_cancel),
             ("GET", rf"{v3}/targets", self.v3_targets),
-            ("POST", rf"{v3}/retrieve_target_info", lambda r: {"target_info": _info(r.json().get("target"))}),
+            ("POST", rf"{v3}/retrieve_target_info", lambda r: {"target_info": _info(_object(r).get("target"))}),
             ("GET", rf"{v3}/balance", lambda r: {"email": EMAIL, "balance": BALANCE}),
             ("GET", rf"{v3}/user", self.v3_user),
         ]
@@ -108,7 +112,7 @@ class SuperstaqEmulator(Emulator):
             raise Invalid("this emulator runs qiskit circuits only: send qiskit_circuits (base64 QPY)")
         options = body.get("options") or "{}"
         method = body.get("method")
-        job = self.store.submit(
+        job = self.life.submit(
             body.get("target"),
             body.get("qiskit_circuits"),
             body.get("shots"),
@@ -124,12 +128,12 @@ class SuperstaqEmulator(Emulator):
             for v2_id in _object(request).get("job_ids") or []:
                 hit = self.store.circuit(v2_id)
                 if hit is not None:  # unknown ids are left out, the others still answered
-                    found[str(v2_id)] = _v2_job(*hit)
+                    found[str(v2_id)] = v2_job(*hit)
         return found
 
     def v2_cancel(self, request: Request) -> dict[str, Any]:
         hits = [h for h in (self.store.circuit(i) for i in _object(request).get("job_ids") or []) if h]
-        done = self.store.cancel(hits)
+        done = self.life.cancel(hits)
         return {"succeeded": [job.v2_ids()[i] for job, i in done], "message": f"{len(done)} job(s) cancelled"}
 
     def v2_targets(self, request: Request) -> dict[str, Any]:
@@ -151,7 +155,7 @@ class SuperstaqEmulator(Emulator):
         tags, metadata = body.get("tags") or [], body.get("metadata") or {}
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags) or not isinstance(metadata, dict):
             raise Invalid("tags must be a list of strings and metadata an object")
-        job = self.store.submit(
+        job = self.life.submit(
             body.get("target"),
             body.get("circuits"),
             body.get("shots"),
@@ -169,13 +173,13 @@ class SuperstaqEmulator(Emulator):
             raise Invalid("this emulator stores qiskit circuits only: use GET /client/job/qiskit")
         jobs = self.store.query(request.query)
         with self.lock:
-            return {j.id: _v3_job(j) for j in jobs}
+            return {j.id: v3_job(j) for j in jobs}
 
     def v3_cancel(self, request: Request) -> dict[str, Any]:
         ids = set(_object(request).get("job_id") or [])
         with self.lock:
             hits = [(j, i) for j in self.store.jobs.values() if j.id in ids for i in range(len(j.circuits))]
-        done = self.store.cancel(hits)
+        done = self.life.cancel(hits)
         succeeded = sorted({job.id for job, _ in done})
         return {"succeeded": succeeded, "message": f"{len(succeeded)} job(s) cancelled"}
 
@@ -192,16 +196,6 @@ class SuperstaqEmulator(Emulator):
         if not _user_matches(request, "user_id"):
             return []
         return [{**USER, "balance": BALANCE, "token": "<hidden by the emulator>"}]
-
-
-def _preload_qiskit() -> None:
-    """Import qiskit and Aer on the thread building the emulator, which outlives the requests.
-
-    Measured with qiskit 2.6 / qiskit-aer 0.18: when qiskit is first imported on a request
-    thread that then exits, the next simulation segfaults inside qiskit's Rust extension.
-    """
-    import qiskit.qpy  # noqa: F401
-    import qiskit_aer  # noqa: F401
 
 
 def _object(request: Request) -> dict[str, Any]:
@@ -229,57 +223,4 @@ def _info(target: object) -> dict[str, Any]:
         "num_qubits": dev.qubits,
         "simulator": dev.simulator,
         "native_gate_set": ["rx", "ry", "rz", "cx", "measure"],
-    }
-
-
-def _v2_job(job: JobRecord, i: int) -> dict[str, Any]:
-    """One circuit as a v0.2.0 job dict; samples only once it is done."""
-    c = job.circuits[i]
-    out: dict[str, Any] = {
-        "job_id": job.v2_ids()[i],
-        "status": job.v2_status(c),
-        "target": job.target,
-        "shots": job.shots,
-        "num_qubits": c.num_qubits,
-        "input_circuit": c.qpy,
-        "circuit_type": "qiskit",
-        "provider_id": f"emulator-{job.id}-{i}",
-        "pulse_gate_circuits": None,
-        "state_vector": None,
-    }
-    if c.counts is not None:
-        out["samples"] = c.counts
-        out["data"] = {"histogram": {k: n / job.shots for k, n in c.counts.items()}}
-        out["compiled_circuit"] = c.qpy
-    if c.status == "failed":
-        out["failure"] = {"error": c.message or "failed"}
-    return out
-
-
-def _v3_job(job: JobRecord) -> dict[str, Any]:
-    """A job as v0.3.0 JobData: parallel lists, one entry per circuit."""
-    cs, n = job.circuits, len(job.circuits)
-    return {
-        "job_type": job.job_type,
-        "statuses": [c.status for c in cs],
-        "status_messages": [c.message for c in cs],
-        "user_email": EMAIL,
-        "target": job.target,
-        "provider_id": [f"emulator-{job.id}-{i}" for i in range(n)],
-        "num_circuits": n,
-        "compiled_circuits": [c.qpy if c.counts is not None else None for c in cs],
-        "input_circuits": [c.qpy for c in cs],
-        "circuit_type": "qiskit",
-        "counts": [c.counts for c in cs],
-        "results_dicts": [None] * n,
-        "shots": [job.shots] * n,
-        "dry_run": job.dry_run,
-        "submission_timestamp": iso(job.submitted),
-        "last_updated_timestamp": [iso(c.updated) for c in cs],
-        "initial_logical_to_physicals": [None] * n,
-        "final_logical_to_physicals": [None] * n,
-        "logical_qubits": [None] * n,
-        "physical_qubits": [None] * n,
-        "tags": list(job.tags),
-        "metadata": dict(job.metadata),
     }
