@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
+
 from runner.errors import ProviderError
 from runner.providers.base import CANCELLED, FAILED, SUCCEEDED, TERMINAL, Observation, RemoteRef
 
+from .conftest import NAMES
 from .harness import Harness
 
 
@@ -89,6 +92,10 @@ def test_update_tags_in_place(harness: Harness) -> None:
     provider.update(RemoteRef(sub.kind, created.remote_id), Attrs(("a", "b")))
 
 
+# Azure's run takes over 10 s alone (more requests per create, each one a chance for an injected fault).
+@pytest.mark.parametrize(
+    "harness", [pytest.param(n, marks=pytest.mark.slow) if n == "azure" else n for n in NAMES], indirect=True
+)
 def test_creates_are_exactly_once_under_faults(harness: Harness) -> None:
     if not harness.supports_find:
         return

@@ -18,6 +18,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import census
 import chaos
 
+pytestmark = pytest.mark.slow  # subprocesses killed mid-apply and fault-injected emulators: ~40 s for the file
+
 
 def test_sigkill_then_reapply_leaves_exactly_one_remote_job_each(tmp_path: Path) -> None:
     out = tmp_path / "chaos.json"

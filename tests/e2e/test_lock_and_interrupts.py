@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import census
 import chaos
 
+pytestmark = pytest.mark.slow  # real processes racing for the lock and interrupted by signals: ~35 s for the file
+
 
 @pytest.fixture
 def slow_azure() -> Iterator[str]:
