@@ -6,11 +6,14 @@ from collections.abc import Sequence
 
 from runner.domain.model import Target
 from runner.domain.remote import Observation, RemoteRef, Result
+from runner.domain.vocabulary import Status
 from runner.providers.base import Context, ProviderSpec, Submission
 
 SPEC = ProviderSpec(name="fake", kinds=frozenset({"job"}), default_target="fake")
-SCRIPT: dict[str, list[str]] = {}  # remote id -> statuses returned by successive observe calls
+SCRIPT: dict[str, list[Status]] = {}  # remote id -> statuses returned by successive observe calls
 CALLS: list[str] = []
+FOUND: dict[str, list[Observation]] = {}  # token -> what find returns
+FIND_ERROR: list[Exception] = []
 
 
 def make(target: Target, context: Context) -> FakeProvider:
@@ -42,7 +45,10 @@ class FakeProvider:
         return Result(({"0": 7},), 7)
 
     def find(self, sub: Submission, since: float | None = None) -> list[Observation]:
-        return []
+        CALLS.append(f"find {sub.token}")
+        if FIND_ERROR:
+            raise FIND_ERROR[0]
+        return FOUND.get(sub.token, [])
 
     def cancel(self, ref: RemoteRef) -> Observation:
         CALLS.append("cancel")
@@ -57,17 +63,3 @@ class FakeProvider:
 
     def shutdown(self) -> None:
         return None
-
-
-FOUND: dict[str, list[Observation]] = {}  # token -> what find returns
-FIND_ERROR: list[Exception] = []
-
-
-def _find(self: FakeProvider, sub: Submission, since: float | None = None) -> list[Observation]:
-    CALLS.append(f"find {sub.token}")
-    if FIND_ERROR:
-        raise FIND_ERROR[0]
-    return FOUND.get(sub.token, [])
-
-
-FakeProvider.find = _find  # type: ignore[method-assign]

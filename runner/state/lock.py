@@ -140,7 +140,8 @@ class Lease:
             last = conn.execute("SELECT value FROM meta WHERE key = 'fence'").fetchone()
             fence = max(holder.fence if holder else 0, int(last[0]) if last else 0) + 1
             conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('fence', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta (key, value) VALUES ('fence', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(fence),),
             )
             conn.execute(

@@ -53,6 +53,7 @@ class Holder:
 class Held(Protocol):
     """A lease this process holds: released on exit, and checked before anything is sent."""
 
+    owner: str  # who holds it, as the lock conflict message names it: user@host:pid:nonce
     fence: int | None
     took_over: Holder | None
 

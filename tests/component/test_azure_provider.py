@@ -16,7 +16,7 @@ from runner.domain import token
 from runner.domain.fingerprint import digest
 from runner.domain.model import Attrs, Program, Target
 from runner.domain.remote import RemoteRef
-from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_OUT, UNKNOWN
+from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_OUT, UNKNOWN, Kind
 from runner.emulators.azure import execute as azure_exec
 from runner.emulators.server import EmulatorServer
 from runner.errors import AuthError, RejectedError
@@ -57,7 +57,7 @@ def submission(
     *,
     shots: int = 100,
     parent: RemoteRef | None = None,
-    kind: str = "job",
+    kind: Kind = "job",
     spec: dict[str, Any] | None = None,
 ) -> Submission:
     tok = uuid.uuid4().hex

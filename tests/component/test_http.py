@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import httpx
 import pytest
 
@@ -9,8 +12,10 @@ from runner.errors import AuthError, NotFoundError, RejectedError, TransientErro
 from runner.providers import http as http_mod
 from runner.providers.http import HttpClient, RateLimiter, RetryPolicy
 
+Handler = Callable[[httpx.Request], httpx.Response]
 
-def client(handler, **kw):  # type: ignore[no-untyped-def]
+
+def client(handler: Handler, **kw: Any) -> HttpClient:
     return HttpClient(
         "http://svc.test",
         provider="svc",
@@ -23,11 +28,11 @@ def client(handler, **kw):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     seen: list[float] = []
-    monkeypatch.setattr(http_mod.time, "sleep", seen.append)
+    monkeypatch.setattr("runner.providers.http.time.sleep", seen.append)
     return seen
 
 
-def answers(*statuses: int, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def answers(*statuses: int, headers: dict[str, str] | None = None) -> tuple[Handler, list[str]]:
     calls: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -104,7 +109,7 @@ def test_retry_after_http_date_and_backoff_bounds() -> None:
 
 def test_rate_limiter_spaces_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [0.0]
-    monkeypatch.setattr(http_mod.time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
+    monkeypatch.setattr("runner.providers.http.time.sleep", lambda s: now.__setitem__(0, now[0] + s))
     limiter = RateLimiter(10.0, clock=lambda: now[0])
     for _ in range(30):
         limiter.wait()

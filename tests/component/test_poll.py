@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import fake_provider
@@ -14,6 +14,7 @@ from runner.domain.events import Event, Notice, StatusChanged
 from runner.domain.model import Attrs, Target
 from runner.domain.remote import Observation
 from runner.domain.resources import Desired
+from runner.domain.vocabulary import Status
 from runner.errors import RunnerError
 from runner.operate.poll import Backoff, Poller, cancel, wait
 from runner.providers.pool import ProviderPool
@@ -28,7 +29,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def seed_state(path: Path, statuses: dict[str, str], protect: set[str] = frozenset()) -> Store:  # type: ignore[assignment]
+def seed_state(path: Path, statuses: dict[str, Status], protect: Collection[str] = frozenset()) -> Store:
     st = open_store(str(path), create=True)
     with st.transaction() as txn:
         txn.save_targets({"t": Target("t", "fake", "fake", {}, {})}, str(path.parent))
@@ -39,7 +40,7 @@ def seed_state(path: Path, statuses: dict[str, str], protect: set[str] = frozens
     return st
 
 
-def collect() -> tuple[list[Event], object]:
+def collect() -> tuple[list[Event], Callable[[Event], None]]:
     events: list[Event] = []
     return events, events.append
 
@@ -51,7 +52,7 @@ def test_refresh_of_finished_jobs_makes_no_request(tmp_path: Path) -> None:
         for i in range(10_000):
             txn.record_result(f"job.j{i}", 1, fake_provider.FakeProvider().result(None))  # type: ignore[arg-type]
     fake_provider.CALLS.clear()
-    cycle = Poller(st, ProviderPool(st.targets(), {}), emit=emit).cycle()  # type: ignore[arg-type]
+    cycle = Poller(st, ProviderPool(st.targets(), {}), emit=emit).cycle()
     assert (cycle.observed, cycle.requests, fake_provider.CALLS) == (0, 0, [])
 
 
@@ -59,7 +60,7 @@ def test_cycle_records_changes_and_fetches_results(tmp_path: Path) -> None:
     st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "running"})
     fake_provider.SCRIPT.update({"r0": ["running"], "r1": ["succeeded"]})
     events, emit = collect()
-    cycle = Poller(st, ProviderPool(st.targets(), {}), emit=emit).cycle()  # type: ignore[arg-type]
+    cycle = Poller(st, ProviderPool(st.targets(), {}), emit=emit).cycle()
     assert (cycle.changed, cycle.pending) == (["job.a", "job.b"], ["job.a"])
     assert fake_provider.CALLS == ["observe", "result"]  # one observe call for both jobs
     assert [(e.address, e.before, e.after) for e in events if isinstance(e, StatusChanged)] == [
@@ -85,7 +86,7 @@ def test_wait_backs_off_and_is_bounded(tmp_path: Path) -> None:
             Poller(st, ProviderPool(st.targets(), {}), emit=emit),
             [],
             10,
-            backoff=Backoff(first=1, factor=2, cap=4),  # type: ignore[arg-type]
+            backoff=Backoff(first=1, factor=2, cap=4),
             clock=lambda: now[0],
             sleep=sleep,
             rng=random.Random(1),
@@ -99,7 +100,7 @@ def test_wait_finishes_and_surfaces_unknown_statuses(tmp_path: Path) -> None:
     st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "pending"})
     fake_provider.SCRIPT.update({"r0": ["running", "succeeded"], "r1": ["unknown"]})
     events, emit = collect()
-    cycle = wait(Poller(st, ProviderPool(st.targets(), {}), emit=emit), [], 60, sleep=lambda s: None)  # type: ignore[arg-type]
+    cycle = wait(Poller(st, ProviderPool(st.targets(), {}), emit=emit), [], 60, sleep=lambda s: None)
     assert (cycle.pending, cycle.unknown) == ([], ["job.b"])
     notices = [e.message for e in events if isinstance(e, Notice)]
     assert notices == ["job.b: the provider reports a status runner does not know; not waiting for it"]
@@ -108,10 +109,11 @@ def test_wait_finishes_and_surfaces_unknown_statuses(tmp_path: Path) -> None:
 def test_cancel_skips_finished_and_refuses_protected(tmp_path: Path) -> None:
     st = seed_state(tmp_path / "s.db", {"job.a": "pending", "job.b": "succeeded", "job.p": "running"}, {"job.p"})
     _events, emit = collect()
-    poller = Poller(st, ProviderPool(st.targets(), {}), emit=emit)  # type: ignore[arg-type]
+    poller = Poller(st, ProviderPool(st.targets(), {}), emit=emit)
     with pytest.raises(RunnerError, match=r"refusing to cancel protected job.p: name them with --allow-protected"):
         cancel(poller, ["job.*"])
     done = cancel(poller, ["job.a", "job.b"])
     assert [(a, o.status) for a, o in done] == [("job.a", "cancelled")]
-    assert st.resource("job.a").status == "cancelled"  # type: ignore[union-attr]
+    rec = st.resource("job.a")
+    assert rec is not None and rec.status == "cancelled"
     assert cancel(poller, ["job.p"], allow_protected=True)[0][0] == "job.p"

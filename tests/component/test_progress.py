@@ -15,6 +15,7 @@ from runner.domain.events import Event, Notice
 from runner.domain.model import Attrs, Target
 from runner.domain.remote import Observation
 from runner.domain.resources import Desired
+from runner.domain.vocabulary import Status
 from runner.operate.poll import Cycle, Poller, wait
 from runner.providers.pool import ProviderPool
 from runner.render.progress import Tally, WaitProgress, bar_line, duration, log_line
@@ -113,7 +114,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def seeded(path: Path, statuses: dict[str, str]) -> Store:
+def seeded(path: Path, statuses: dict[str, Status]) -> Store:
     st = open_store(str(path), create=True)
     with st.transaction() as txn:
         txn.save_targets({"t": Target("t", "fake", "fake", {}, {})}, str(path.parent))

@@ -52,7 +52,8 @@ def test_found_once_is_adopted_and_nothing_is_resubmitted(tmp_path: Path) -> Non
     found, changes = plan_after(st)
     assert [(f.outcome, f.message) for f in found] == [("adopted", "the interrupted create did happen: adopted r-9")]
     assert changes == [("job.a", "noop", "unchanged")]
-    assert st.resource("job.a").status == "submitting"  # type: ignore[union-attr]  # plan wrote nothing
+    rec = st.resource("job.a")
+    assert rec is not None and rec.status == "submitting"  # plan wrote nothing
     reconcile.record(st, found)
     rec = st.resource("job.a")
     assert rec is not None and (rec.status, rec.remote_id) == ("running", "r-9")
@@ -65,7 +66,8 @@ def test_not_found_is_submitted_again_with_the_same_generation(tmp_path: Path) -
     assert [f.outcome for f in found] == ["absent"]
     assert changes == [("job.a", "create", "the last submission did not finish; submitting again")]
     reconcile.record(st, found)
-    assert st.open_intents() == [] and st.resource("job.a").generation == 1  # type: ignore[union-attr]
+    rec = st.resource("job.a")
+    assert st.open_intents() == [] and rec is not None and rec.generation == 1
 
 
 def test_several_candidates_block_the_address(tmp_path: Path) -> None:

@@ -93,7 +93,8 @@ def test_intent_then_outcome_and_serial(tmp_path: Path) -> None:
         intent = txn.start(D, 1, "tok-1", None)
     assert st.serial == 1
     assert [(i["address"], i["token"], i["state"]) for i in st.open_intents()] == [("job.a", "tok-1", "open")]
-    assert st.resource("job.a").status == "submitting"  # type: ignore[union-attr]
+    rec = st.resource("job.a")
+    assert rec is not None and rec.status == "submitting"
     result = Result(({"0": 3},), 3, {"seed": 1})
     with st.transaction() as txn:
         txn.succeed("job.a", 1, Observation("r-1", "succeeded", result=result), intent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
@@ -12,7 +13,7 @@ from .harness import Harness
 NAMES = ["local", "azure", "superstaq", "superstaq_v3", "pasqal"]
 
 
-def _load(name: str) -> object:
+def _load(name: str) -> ModuleType:
     module = importlib.import_module(f".harness_{name}", __package__)
     return module
 
@@ -20,7 +21,7 @@ def _load(name: str) -> object:
 @pytest.fixture(params=NAMES)
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     module = _load(request.param)
-    made = module.make()  # type: ignore[attr-defined]
+    made: Harness = module.make()
     try:
         yield made
     finally:

@@ -67,7 +67,8 @@ class PasqalHarness:
 
     def remote_units(self) -> list[str]:
         """Every batch the API lists, page by page through the provider's own list call."""
-        provider, ids, offset = self._provider(), [], 0
+        provider, offset = self._provider(), 0
+        ids: list[str] = []
         while True:
             page = provider.get_batches({}, offset=offset)
             ids.extend(str(b["id"]) for b in page.items)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from runner.emulators.server import Faults
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import census
 import chaos
+
+pytestmark = pytest.mark.slow  # subprocesses killed mid-apply and fault-injected emulators: ~40 s for the file
 
 
 def test_sigkill_then_reapply_leaves_exactly_one_remote_job_each(tmp_path: Path) -> None:
@@ -48,8 +51,8 @@ def test_sigkill_then_reapply_leaves_exactly_one_remote_job_each(tmp_path: Path)
 
 @pytest.mark.parametrize("provider", ["azure", "superstaq", "pasqal"])
 def test_apply_under_injected_faults_completes_without_duplicates(
-    provider: str, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    provider: str, tmp_path: Path, cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
+) -> None:
     faults = Faults(error_rate=0.2, drop_rate=0.05, retry_after=0.01, queue_delay=3600)
     server = emulators.start(provider, faults=faults, seed=11)
     try:

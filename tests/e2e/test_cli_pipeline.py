@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from conftest import ROOT, Ran, write
@@ -14,7 +15,7 @@ from conftest import ROOT, Ran, write
 QUICK = "examples/quickstart.yaml"
 
 
-def test_apply_then_apply_again_submits_nothing(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_apply_then_apply_again_submits_nothing(examples: Path, cli: Callable[..., Ran]) -> None:
     first: Ran = cli("apply", QUICK, "--yes")
     assert first.code == 0, first.err
     assert "Apply complete: 5 created, 0 updated, 0 replaced, 0 deleted, 0 failed" in first.out
@@ -28,7 +29,7 @@ def test_apply_then_apply_again_submits_nothing(examples: Path, cli) -> None:  #
     assert [h["summary"]["create"] for h in history] == [5]  # the no-op apply submitted nothing
 
 
-def test_changing_one_sweep_value_is_one_create_and_one_delete(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_changing_one_sweep_value_is_one_create_and_one_delete(examples: Path, cli: Callable[..., Ran]) -> None:
     assert cli("apply", QUICK, "--yes").code == 0
     path = examples / "quickstart.yaml"
     path.write_text(path.read_text().replace("3.1416]", "3.0]"))
@@ -47,7 +48,7 @@ def test_changing_one_sweep_value_is_one_create_and_one_delete(examples: Path, c
     assert "Plan: 1 to create, 0 to update, 0 to replace, 1 to delete, 4 unchanged." in text
 
 
-def test_in_place_update_and_replace(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_in_place_update_and_replace(project: Path, cli: Callable[..., Ran]) -> None:
     m = write(project, "m.yaml", "version: 1\nproject: p\njobs:\n  bell: {program: circuits/bell.qasm, shots: 100}\n")
     assert cli("apply", str(m), "--yes").code == 0
     m.write_text(m.read_text().replace("shots: 100}", "shots: 100, tags: [new]}"))
@@ -67,7 +68,7 @@ def test_in_place_update_and_replace(project: Path, cli) -> None:  # type: ignor
     assert shown["attrs"]["tags"] == ["new"]
 
 
-def test_saved_plan_is_refused_once_the_state_moved(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_saved_plan_is_refused_once_the_state_moved(examples: Path, cli: Callable[..., Ran]) -> None:
     assert cli("plan", QUICK, "--out", "plan.json").code == 0
     assert cli("apply", QUICK, "--yes").code == 0
     ran: Ran = cli("apply", "plan.json")
@@ -80,7 +81,7 @@ def test_saved_plan_is_refused_once_the_state_moved(examples: Path, cli) -> None
     assert ran.err.rstrip().endswith("run `runner plan` again")
 
 
-def test_saved_plan_applies_when_fresh(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_saved_plan_applies_when_fresh(examples: Path, cli: Callable[..., Ran]) -> None:
     assert cli("apply", QUICK, "--yes").code == 0
     path = examples / "quickstart.yaml"
     path.write_text(path.read_text().replace("3.1416]", "3.0]"))
@@ -91,7 +92,7 @@ def test_saved_plan_applies_when_fresh(examples: Path, cli) -> None:  # type: ig
     assert cli("plan", QUICK, "--detailed-exitcode").code == 0
 
 
-def test_same_manifest_in_two_fresh_states_gives_identical_counts(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_same_manifest_in_two_fresh_states_gives_identical_counts(examples: Path, cli: Callable[..., Ran]) -> None:
     for name in ("one.db", "two.db"):
         assert cli("apply", QUICK, "--yes", "--state", name).code == 0
     one = json.loads(cli("results", "--state", "one.db", "--json").out)
@@ -102,13 +103,13 @@ def test_same_manifest_in_two_fresh_states_gives_identical_counts(examples: Path
     assert len(one) == 5
 
 
-def test_apply_refuses_without_a_terminal_or_yes(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_apply_refuses_without_a_terminal_or_yes(examples: Path, cli: Callable[..., Ran]) -> None:
     ran: Ran = cli("apply", QUICK)
     assert (ran.code, ran.err) == (64, "error: apply needs --yes when stdin is not a terminal\n")
     assert not (examples / ".runner").exists()
 
 
-def test_state_file_is_private_and_results_export(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_state_file_is_private_and_results_export(examples: Path, cli: Callable[..., Ran]) -> None:
     assert cli("apply", QUICK, "--yes").code == 0
     mode = stat.S_IMODE(os.stat(examples / ".runner" / "state.db").st_mode)
     assert mode == 0o600
@@ -123,7 +124,7 @@ def test_state_file_is_private_and_results_export(examples: Path, cli) -> None: 
     assert {r["status"] for r in rows} == {"succeeded"}
 
 
-def test_usage_errors_have_their_own_code(cli) -> None:  # type: ignore[no-untyped-def]
+def test_usage_errors_have_their_own_code(cli: Callable[..., Ran]) -> None:
     ran: Ran = cli("plan")
     assert ran.code == 64
     assert ran.err.startswith("error: Missing argument 'MANIFEST'.")
@@ -131,7 +132,7 @@ def test_usage_errors_have_their_own_code(cli) -> None:  # type: ignore[no-untyp
     assert cli("nonsense").code == 64
 
 
-def test_missing_manifest_and_state_are_one_line_errors(cli) -> None:  # type: ignore[no-untyped-def]
+def test_missing_manifest_and_state_are_one_line_errors(cli: Callable[..., Ran]) -> None:
     assert cli("validate", "nope.yaml").err == "error: manifest not found: nope.yaml\n"
     ran: Ran = cli("status", "--state", "none.db")
     assert (ran.code, ran.err) == (1, "error: no state file at none.db: nothing has been applied with it yet\n")
@@ -144,12 +145,12 @@ def test_console_script_and_module_entry_points(examples: Path) -> None:
         assert (done.returncode, done.stdout) == (0, f"{QUICK}: valid (5 resource(s))\n"), done.stderr
 
 
-def test_schema_command_prints_the_shipped_schema(cli) -> None:  # type: ignore[no-untyped-def]
+def test_schema_command_prints_the_shipped_schema(cli: Callable[..., Ran]) -> None:
     ran: Ran = cli("schema")
     assert json.loads(ran.out) == json.loads((ROOT / "schemas" / "manifest.v1.json").read_text())
 
 
-def test_lock_conflict_exit_code_and_unlock(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_lock_conflict_exit_code_and_unlock(examples: Path, cli: Callable[..., Ran]) -> None:
     from runner.state import open_store
 
     assert cli("apply", QUICK, "--yes").code == 0
@@ -170,7 +171,7 @@ def test_lock_conflict_exit_code_and_unlock(examples: Path, cli) -> None:  # typ
     assert cli("apply", QUICK, "--yes").code == 0
 
 
-def test_history_records_git_commit_dirtiness_and_versions(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_history_records_git_commit_dirtiness_and_versions(examples: Path, cli: Callable[..., Ran]) -> None:
     def git(*args: str) -> str:
         env = {
             **os.environ,
@@ -196,7 +197,7 @@ def test_history_records_git_commit_dirtiness_and_versions(examples: Path, cli) 
     assert runs[0]["outcome"] == "ok" and runs[0]["summary"]["create"] == 5
 
 
-def test_two_projects_cannot_share_one_state(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_two_projects_cannot_share_one_state(examples: Path, cli: Callable[..., Ran]) -> None:
     assert cli("apply", QUICK, "--yes").code == 0
     other = examples / "other.yaml"
     other.write_text((examples / "quickstart.yaml").read_text().replace("project: quickstart", "project: other"))
@@ -209,7 +210,9 @@ def test_two_projects_cannot_share_one_state(examples: Path, cli) -> None:  # ty
     assert cli("plan", str(other), "--state", "other.db").code == 0
 
 
-def test_a_saved_plan_carries_its_selection_and_says_when_there_is_nothing_to_do(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_saved_plan_carries_its_selection_and_says_when_there_is_nothing_to_do(
+    examples: Path, cli: Callable[..., Ran]
+) -> None:
     assert cli("plan", QUICK, "--out", "plan.json", "--target", "job.bell").code == 0
     refused: Ran = cli("apply", "plan.json", "--target", "job.bell")
     assert refused.code == 64 and "a saved plan already carries them" in refused.err
@@ -221,7 +224,9 @@ def test_a_saved_plan_carries_its_selection_and_says_when_there_is_nothing_to_do
     assert nothing.out == "No changes: again.json has nothing left to do against the current state.\n"
 
 
-def test_dirty_means_the_manifest_or_its_programs_differ_from_the_commit(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_dirty_means_the_manifest_or_its_programs_differ_from_the_commit(
+    examples: Path, cli: Callable[..., Ran]
+) -> None:
     def git(*args: str) -> None:
         subprocess.run(
             ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=examples, check=True, capture_output=True

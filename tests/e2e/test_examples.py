@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ def test_examples_exist() -> None:
 
 
 @pytest.mark.parametrize("name", MANIFESTS)
-def test_example_validates_and_plans(name: str, examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_example_validates_and_plans(name: str, examples: Path, cli: Callable[..., Ran]) -> None:
     path = str(examples / name)
     first_line = (examples / name).read_text().splitlines()[0]
     assert first_line.startswith("# yaml-language-server: $schema=")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ def digest_files(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def invalid(tmp_path: Path, cli) -> Path:  # type: ignore[no-untyped-def]
+def invalid(tmp_path: Path, cli: Callable[..., Ran]) -> Path:
     folder = tmp_path / "invalid"
     shutil.copytree(FIXTURES / "invalid", folder)
     (folder / "valid.yaml").write_text(VALID)
@@ -32,7 +33,9 @@ def test_there_are_fixtures_for_each_kind_of_mistake() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_validate_reports_every_problem_located(case: str, invalid: Path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_validate_reports_every_problem_located(
+    case: str, invalid: Path, cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(invalid)
     expected = (invalid / f"{case}.errors").read_text()
     ran: Ran = cli("validate", f"{case}.yaml")
@@ -44,7 +47,9 @@ def test_validate_reports_every_problem_located(case: str, invalid: Path, cli, m
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("command", [["plan"], ["apply", "--yes"], ["plan", "--json"]])
-def test_bad_input_never_changes_state(case: str, command: list[str], invalid: Path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_never_changes_state(
+    case: str, command: list[str], invalid: Path, cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(invalid)
     state_dir = invalid.parent / "st"
     before = digest_files(state_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from conftest import ROTATION, Ran, write
@@ -28,7 +29,7 @@ jobs:
     )
 
 
-def test_worker_processes_give_the_counts_the_seed_gives_in_process(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_worker_processes_give_the_counts_the_seed_gives_in_process(project: Path, cli: Callable[..., Ran]) -> None:
     m = sweep(project, "{workers: 2}")
     ran: Ran = cli("apply", str(m), "--yes")
     assert ran.code == 0, ran.out + ran.err
@@ -40,7 +41,7 @@ def test_worker_processes_give_the_counts_the_seed_gives_in_process(project: Pat
         assert again["counts"] == r["counts"], r["address"]
 
 
-def test_workers_must_be_a_whole_number(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_workers_must_be_a_whole_number(project: Path, cli: Callable[..., Ran]) -> None:
     for bad in ("0", "two", "1.5", "true"):
         m = sweep(project, f"{{workers: {bad}}}")
         ran: Ran = cli("validate", str(m))

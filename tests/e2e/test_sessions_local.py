@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from conftest import Ran, write
@@ -29,7 +30,7 @@ jobs:
     )
 
 
-def test_abort_policy_fails_the_session_and_says_what_was_not_submitted(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_abort_policy_fails_the_session_and_says_what_was_not_submitted(project: Path, cli: Callable[..., Ran]) -> None:
     m = manifest(project, "abort")
     ran: Ran = cli("apply", str(m), "--yes")
     assert ran.code == 1
@@ -46,7 +47,7 @@ def test_abort_policy_fails_the_session_and_says_what_was_not_submitted(project:
     ]
 
 
-def test_continue_policy_runs_everything_and_closes_the_session(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_continue_policy_runs_everything_and_closes_the_session(project: Path, cli: Callable[..., Ran]) -> None:
     m = manifest(project, "continue")
     ran: Ran = cli("apply", str(m), "--yes")
     assert ran.code == 1  # a job failed, so apply reports failure

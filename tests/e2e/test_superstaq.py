@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,8 +38,8 @@ def manifest(examples: Path, url: str) -> str:
     return str(path)
 
 
-def remote_jobs(url: str) -> dict[str, dict[str, object]]:
-    jobs: dict[str, dict[str, object]] = httpx.get(f"{url}/_admin/state").json()["jobs"]
+def remote_jobs(url: str) -> dict[str, dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = httpx.get(f"{url}/_admin/state").json()["jobs"]
     return jobs
 
 
@@ -47,7 +48,7 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPERSTAQ_API_KEY", "emulator-key")
 
 
-def test_apply_wait_results_and_reapply(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_apply_wait_results_and_reapply(examples: Path, cli: Callable[..., Ran]) -> None:
     with emulator() as url:
         m = manifest(examples, url)
         applied: Ran = cli("apply", m, "--yes")
@@ -81,7 +82,7 @@ def test_apply_wait_results_and_reapply(examples: Path, cli) -> None:  # type: i
         assert len(remote_jobs(url)) == 4  # nothing was submitted twice
 
 
-def test_cancel_one_circuit_then_whole_queued_jobs(examples: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_one_circuit_then_whole_queued_jobs(examples: Path, cli: Callable[..., Ran]) -> None:
     with emulator("--queue-delay", "30") as url:
         m = manifest(examples, url)
         assert cli("apply", m, "--yes").code == 0
@@ -96,5 +97,5 @@ def test_cancel_one_circuit_then_whole_queued_jobs(examples: Path, cli) -> None:
 
         status = {r["address"]: r["status"] for r in json.loads(cli("status", "-m", m, "--json").out)}
         assert status == dict(zip(ADDRESSES, ["cancelled", "cancelled", "pending", "pending"], strict=True))
-        statuses = sorted(job["statuses"] for job in remote_jobs(url).values())  # type: ignore[type-var]
+        statuses = sorted(job["statuses"] for job in remote_jobs(url).values())
         assert statuses == [["awaiting_simulation"], ["awaiting_simulation"], ["cancelled"], ["cancelled"] * 2]

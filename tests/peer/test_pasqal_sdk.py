@@ -17,7 +17,9 @@ pytest.importorskip("pasqal_cloud")
 from pasqal_cloud.authentication import TokenProvider
 from pasqal_cloud.endpoints import Endpoints, TokenProviderConf
 from pasqal_cloud.errors import BatchClosingError, JobCreationError
+from pasqal_cloud.job import CreateJob, Job
 from pasqal_cloud.pasqal_cloud_client import PasqalCloudClient
+from pasqal_cloud.utils.constants import JobStatus
 from pasqal_cloud.utils.filters import (
     BatchFilters,
     CancelJobFilters,
@@ -37,7 +39,7 @@ HALF = {"omega": 3.141592653589793}  # a pi/2 pulse on one atom: "0" or "1"
 FINAL = {"DONE", "ERROR", "CANCELED", "TIMED_OUT"}
 
 
-class StaticToken(TokenProvider):  # type: ignore[misc]
+class StaticToken(TokenProvider):
     def get_token(self) -> str:
         return "peer-test-token"
 
@@ -69,8 +71,14 @@ def settle(client: PasqalCloudClient, batch_id: str, timeout: float = 30) -> Any
         time.sleep(0.05)
 
 
-def jobs(*omegas: float, runs: int = 20) -> list[dict[str, Any]]:
+def jobs(*omegas: float, runs: int = 20) -> list[CreateJob]:
     return [{"runs": runs, "variables": {"omega": w}} for w in omegas]
+
+
+def omega(job: Job) -> Any:
+    """The omega a job was created with (the SDK types a job's variables as optional)."""
+    assert job.variables is not None
+    return job.variables["omega"]
 
 
 def test_closed_batch_with_tags_runs_and_gives_results(client: PasqalCloudClient) -> None:
@@ -91,7 +99,7 @@ def test_open_batch_takes_jobs_until_closed(client: PasqalCloudClient) -> None:
     batch = client.create_batch(ONE_ATOM, jobs=jobs(1.0), open=True, wait=False)
     assert batch.open
     grown = client.add_jobs(batch.id, jobs(2.0, 3.0))
-    assert [j.variables["omega"] for j in grown.ordered_jobs] == [1.0, 2.0, 3.0]
+    assert [omega(j) for j in grown.ordered_jobs] == [1.0, 2.0, 3.0]
     time.sleep(0.3)
     assert client.get_batch(batch.id).status != "DONE"  # an open batch waits for more jobs
     client.close_batch(batch.id)
@@ -125,7 +133,7 @@ def test_cancel_jobs_with_a_filter(server: EmulatorServer, client: PasqalCloudCl
     server.emulator.faults.queue_delay = 30
     batch = client.create_batch(ONE_ATOM, jobs=[*jobs(1.0, runs=10), *jobs(2.0, 3.0, runs=50)], wait=False)
     answer = client.cancel_jobs(batch.id, CancelJobFilters(min_runs=20))
-    assert sorted(j.variables["omega"] for j in answer.jobs) == [2.0, 3.0]
+    assert sorted(omega(j) for j in answer.jobs) == [2.0, 3.0]
     assert answer.errors == {}
     statuses = [j.status for j in client.get_batch(batch.id).ordered_jobs]
     assert statuses == ["PENDING", "CANCELED", "CANCELED"]
@@ -138,7 +146,7 @@ def test_rebatch_failed_jobs_keeps_lineage(server: EmulatorServer, client: Pasqa
     assert failed.status == "DONE"  # a batch is DONE even when its jobs failed
     assert [j.errors for j in failed.ordered_jobs] == [["injected failure (job_failure_rate)"]] * 2
     server.emulator.faults.job_failure_rate = 0.0
-    retried = client.rebatch(batch.id, RebatchFilters(status=["ERROR"]))
+    retried = client.rebatch(batch.id, RebatchFilters(status=[JobStatus.ERROR]))
     assert retried.id != batch.id and retried.parent_id == batch.id
     assert [j.parent_id for j in retried.ordered_jobs] == [j.id for j in failed.ordered_jobs]
     assert [j.status for j in settle(client, retried.id).ordered_jobs] == ["DONE", "DONE"]

@@ -9,6 +9,7 @@ import pytest
 from runner.domain.fingerprint import digest
 from runner.domain.model import Attrs
 from runner.domain.resources import Desired, Recorded
+from runner.domain.vocabulary import Kind
 from runner.errors import PlanError
 from runner.planning.diff import diff
 
@@ -18,7 +19,7 @@ def desired(
     *,
     shots: int = 100,
     tags: tuple[str, ...] = (),
-    kind: str = "job",
+    kind: Kind = "job",
     parent: str | None = None,
     protect: bool = False,
     lifecycle: dict[str, Any] | None = None,
