@@ -9,7 +9,7 @@ from runner.domain.remote import Observation, RemoteRef, Result
 from runner.domain.vocabulary import Status
 from runner.providers.base import Context, ProviderSpec, Submission
 
-SPEC = ProviderSpec(name="fake", kinds=frozenset({"job"}), default_target="fake")
+SPEC = ProviderSpec(name="fake", kinds=frozenset({"job"}), default_target="fake", findable=frozenset({"job"}))
 SCRIPT: dict[str, list[Status]] = {}  # remote id -> statuses returned by successive observe calls
 CALLS: list[str] = []
 FOUND: dict[str, list[Observation]] = {}  # token -> what find returns

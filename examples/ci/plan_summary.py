@@ -19,9 +19,15 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 FORMAT_VERSION = "1"
-ACTIONS = ("create", "update", "replace", "delete")
-SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
-NOUNS = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
+ACTIONS = ("create", "update", "record", "replace", "delete")
+SYMBOLS = {"create": "+", "update": "~", "record": "=", "replace": "-/+", "delete": "-"}
+NOUNS = {
+    "create": "to create",
+    "update": "to update",
+    "record": "to record in the state only",
+    "replace": "to replace",
+    "delete": "to delete",
+}
 Doc = Mapping[str, Any]
 
 

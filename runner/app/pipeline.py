@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from dataclasses import replace as copy
 from typing import Any
 
+from runner import providers
 from runner.app.common import environment, opened, pool_for, reach, same_project, state_path
 from runner.applying import reconcile, reruns
 from runner.applying.execute import Report, execute
@@ -16,12 +17,13 @@ from runner.applying.provenance import run_info
 from runner.domain.events import Emit
 from runner.domain.model import Manifest
 from runner.domain.resources import Expansion, Recorded
+from runner.domain.vocabulary import Attribute, Kind
 from runner.errors import BudgetExceededError, ManifestError, PlanError, RunnerError, StalePlanError
 from runner.expand.expansion import expand
 from runner.manifest import loader
 from runner.planning import cost, drift, planfile
 from runner.planning.changes import Plan
-from runner.planning.diff import diff
+from runner.planning.diff import Unchangeable, diff
 from runner.planning.select import narrow
 from runner.providers.pool import ProviderPool
 from runner.state import Held, Snapshot, Store, snapshot
@@ -75,6 +77,7 @@ class Options:
     targets: Sequence[str] = ()
     excludes: Sequence[str] = ()
     refresh: bool = True
+    unchangeable: Unchangeable = "record"  # what an edit the provider cannot make becomes
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,7 @@ class Options:
             "targets": list(self.targets),
             "excludes": list(self.excludes),
             "refresh": self.refresh,
+            "unchangeable": self.unchangeable,
         }
 
 
@@ -123,6 +127,7 @@ def plan(
     targets: Sequence[str] = (),
     excludes: Sequence[str] = (),
     refresh: bool = True,
+    unchangeable: Unchangeable = "record",
     out: str | None = None,
 ) -> Planned:
     """Validate, expand, reconcile, refresh in memory, diff; never writes or locks the state.
@@ -131,7 +136,7 @@ def plan(
     """
     env = environment(env)
     expansion = expand(load(manifest, env))
-    options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh)
+    options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh, unchangeable)
     with ProviderPool({}, env) as pool:
         planned = _planned(expansion, state_path(manifest, state, env), pool, options)
     if out:
@@ -154,6 +159,11 @@ def _planned(expansion: Expansion, path: str, pool: ProviderPool, options: Optio
     return Planned(plan_, expansion, snap, tuple(found), refreshed, options)
 
 
+def mutable(provider: str, kind: Kind) -> frozenset[Attribute]:
+    """What a provider changes in place, from its spec (importing its module, not building it)."""
+    return providers.spec(provider).can_change(kind) if provider in providers.REGISTRY else frozenset()
+
+
 def _diff(
     expansion: Expansion,
     recorded: Mapping[str, Recorded],
@@ -167,7 +177,14 @@ def _diff(
         raise PlanError(f"--replace names addresses not in the manifest: {', '.join(unknown)}")
     adjusted, blocked = reconcile.adjusted(recorded, list(found))
     current = drift.fold(adjusted, refreshed)
-    full = diff(expansion.resources, current, force_replace=set(options.replace), blocked=blocked)
+    full = diff(
+        expansion.resources,
+        current,
+        force_replace=set(options.replace),
+        blocked=blocked,
+        mutable=mutable,
+        unchangeable=options.unchangeable,
+    )
     return narrow(full, options.targets, options.excludes)
 
 
@@ -185,6 +202,7 @@ def apply(
     targets: Sequence[str] = (),
     excludes: Sequence[str] = (),
     refresh: bool = True,
+    unchangeable: Unchangeable = "record",
     lock_timeout: float = 0.0,
     parallelism: int = 16,
     stop: threading.Event | None = None,
@@ -201,7 +219,7 @@ def apply(
         return _apply_saved(target, state, env, emit, lock_timeout, parallelism, stop)
     expansion = expand(load(target, env))
     path = state_path(target, state, env)
-    options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh)
+    options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh, unchangeable)
     with ProviderPool({}, env) as pool:
         planned = _planned(expansion, path, pool, options)
         if on_plan:
@@ -313,7 +331,7 @@ def destroy(
         expansion = copy(loaded, resources=())
         snap = st.snapshot()
         recorded = {a: copy(r, protect=False) if allow_protected else r for a, r in snap.resources.items()}
-        planned = Planned(diff((), recorded), expansion, snap)
+        planned = Planned(diff((), recorded, mutable=mutable), expansion, snap)
         if on_plan:
             on_plan(planned)
         if not planned.plan.has_changes() or (confirm is not None and not confirm(planned)):

@@ -54,10 +54,10 @@ def containers(run: Run) -> None:
 
 
 def jobs(run: Run) -> None:
-    """Jobs, in parallel; those of an abort-policy session one at a time."""
+    """Jobs and workloads, in parallel; the jobs of an abort-policy session one at a time."""
     ops = []
     for change in run.changes:
-        if change.kind != "job" or change.action not in ("create", "replace"):
+        if change.kind not in ("job", "workload") or change.action not in ("create", "replace"):
             continue
         parent = change.desired.parent if change.desired else None
         if parent is not None and parent in run.failed_containers:
@@ -83,7 +83,7 @@ def grow(run: Run) -> None:
             rec = change.recorded
             assert change.desired is not None and rec is not None
             op = Op(change, change.desired, rec.generation, "")
-            op.children = [_op(run, c) for c in _children(run, change.address, ("create",))]
+            op.children = [_op(run, c) for c in _children(run, change.address, ("create", "replace"))]
             ops.append(op)
     refs = {op.address: run.ref(op.address) for op in ops}  # the store is read on this thread only
     for op in ops:

@@ -24,6 +24,7 @@ from runner.errors import ProviderError, RunnerError
 from runner.planning.changes import Plan
 from runner.providers.base import Describes
 from runner.providers.pool import ProviderPool
+from runner.quantum import circuits
 from runner.state import Held, Store
 
 PHASES = (
@@ -79,6 +80,8 @@ def execute(
         try:
             for name in sorted({c.desired.target for c in run.changes if c.desired}):
                 run.provider(name)  # built on this thread: provider set-up must not run on a short-lived worker
+            if any(c.action in ("create", "replace") and c.kind != "session" for c in run.changes):
+                circuits.warm()  # programs are converted on worker threads: their imports must happen here first
             _describe_targets(run)
             for phase in PHASES:
                 if run.stop.is_set():

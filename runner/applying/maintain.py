@@ -14,39 +14,71 @@ DELETE_ORDER = {"batch_job": 0, "job": 1, "workload": 1, "session": 2, "batch": 
 
 
 def updates(run: Run) -> None:
-    """Send attribute changes the provider can make, close what was closed, record the rest."""
-    todo = [c for c in run.changes if c.action == "update"]
-    remote = [c for c in todo if c.update_attrs and c.kind != "batch_job" and _updater(run, c) is not None]
-    closing = [c for c in todo if c.close]
-    refs = {c.address: run.ref(c.address) for c in remote + closing}  # the store is read on this thread only
+    """Send the attribute changes a provider makes in place and close what was closed, reading each back;
+    record in the state what no provider call can change (a `record` change)."""
+    todo = [c for c in run.changes if c.action in ("update", "record")]
+    calls = [c for c in todo if c.action == "update" and (c.update_attrs or c.close)]
+    refs = {c.address: run.ref(c.address) for c in calls}  # the store is read on this thread only
 
     def touch(change: Change) -> Observation | None:
         assert change.desired is not None
         run.guard()
         provider = run.provider(change.desired.target)
-        if change in remote and isinstance(provider, Updates):
-            provider.update(refs[change.address], change.desired.attrs)
-        if change in closing:
-            return _closer(provider, change.address).close(refs[change.address])
-        return None
+        ref = refs[change.address]
+        seen: Observation | None = None
+        if change.update_attrs:
+            seen = _update(provider, ref, change)
+        if change.close:
+            seen = _closer(provider, change.address).close(ref)
+            if not closed(seen):
+                raise RejectedError(
+                    f"{change.address}: closed, but the provider still shows it open ({seen.raw_status})"
+                )
+        return seen
 
-    for change, obs, error in run.each(remote + [c for c in closing if c not in remote], touch):
+    for change, obs, error in run.each(calls, touch):
         _updated(run, change, obs, error)
     for change in todo:
-        if change not in remote and change not in closing:
-            _updated(run, change, None, None)
+        if change in calls:
+            continue
+        if change.add_jobs and not (set(change.add_jobs) & set(run.touched)):
+            continue  # growing the batch failed (its jobs say why): nothing happened to the batch itself
+        _updated(run, change, None, None)
 
 
-def _updater(run: Run, change: Change) -> Updates | None:
+def _update(provider: Provider, ref: RemoteRef, change: Change) -> Observation:
+    """Send the attributes, then read the resource back: the provider must show every one of them."""
     assert change.desired is not None
-    provider = run.provider(change.desired.target)
-    return provider if isinstance(provider, Updates) else None
+    if not isinstance(provider, Updates):
+        raise RejectedError(f"{change.address}: its provider cannot change attributes in place")
+    wanted = change.desired.attrs
+    provider.update(ref, wanted)
+    (seen,) = provider.observe([ref])
+    changed = provider.spec.can_change(change.kind)
+    shown = {
+        "tags": (sorted(wanted.tags), sorted(seen.detail.get("tags") or [])),
+        "name": (wanted.name, seen.detail.get("name")),
+        "metadata": (dict(wanted.metadata), dict(seen.detail.get("metadata") or {})),
+    }
+    wrong = [
+        f"{name} {got!r} (sent {want!r})" for name, (want, got) in shown.items() if name in changed and want != got
+    ]
+    if "name" in changed and wanted.name is None:
+        wrong = [w for w in wrong if not w.startswith("name ")]  # no name asked for: the provider keeps its default
+    if wrong:
+        raise RejectedError(f"{change.address}: updated, but the provider shows {'; '.join(wrong)}")
+    return seen
 
 
 def _closer(provider: Provider, address: str) -> Closes:
     if not isinstance(provider, Closes):
         raise RejectedError(f"{address}: its provider has nothing to close")
     return provider
+
+
+def closed(obs: Observation) -> bool:
+    """Whether an observation shows a session or batch that takes no more jobs."""
+    return obs.detail.get("open") is False or obs.terminal or obs.raw_status == "closed"
 
 
 def _updated(run: Run, change: Change, obs: Observation | None, error: BaseException | None) -> None:
@@ -56,12 +88,15 @@ def _updated(run: Run, change: Change, obs: Observation | None, error: BaseExcep
         return
     with run.store.transaction() as txn:
         txn.set_attrs(change.desired)
-        if obs is not None:
+        if change.close and obs is not None:
             txn.observe(change.address, obs)
             txn.set_lifecycle(change.address, {**change.desired.lifecycle, "closed": True})
-    run.counts["update"] += 1
+    run.counts[change.action] += 1
     run.touched.append(change.address)
-    run.emit(ResourceDone(change.address, "update", obs.status if obs else "updated"))
+    status: str = "no provider call" if change.action == "record" else (obs.status if obs else "updated")
+    if change.add_jobs and obs is None and change.action == "update":
+        status = f"took {len(change.add_jobs)} new job(s)"
+    run.emit(ResourceDone(change.address, change.action, status))
 
 
 def closes(run: Run) -> None:

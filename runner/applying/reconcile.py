@@ -96,7 +96,16 @@ def _settle(
     sub = _submission(rec, gen, intent, programs)
     since = _epoch(intent["created_at"])
     try:
-        found = pool.get(rec.target).find(sub, since=since)
+        provider = pool.get(rec.target)
+        if rec.kind not in provider.spec.findable:
+            return Finding(
+                **base,
+                outcome=UNKNOWN,
+                message=f"{provider.spec.name} keeps nothing runner can find a {rec.kind} by, so whether the "
+                "interrupted create happened is unknown; not submitting it again. Look in the provider's console, "
+                "then `runner import` it or `runner state rm` it",
+            )
+        found = provider.find(sub, since=since)
     except (ProviderError, RunnerError) as exc:
         return Finding(
             **base,

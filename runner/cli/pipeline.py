@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -17,7 +17,15 @@ MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False))
 
 
 def SELECTION(f: Any) -> Any:
-    """--replace, --target, --exclude and --refresh/--no-refresh, shared by plan and apply."""
+    """--replace, --target, --exclude, --refresh/--no-refresh and --unchangeable, shared by plan and apply."""
+    f = click.option(
+        "--unchangeable",
+        type=click.Choice(["record", "replace"]),
+        default="record",
+        show_default=True,
+        help="An edit the provider cannot make in place (e.g. tags on a Superstaq job): record it in the state "
+        "only, or replace the resource with a new generation that carries it.",
+    )(f)
     f = click.option(
         "--refresh/--no-refresh",
         default=True,
@@ -93,6 +101,7 @@ def plan(
     targets: tuple[str, ...],
     excludes: tuple[str, ...],
     refresh: bool,
+    unchangeable: Literal["record", "replace"],
 ) -> int:
     """Show what apply would do: create, update, replace, delete; and what drifted.
 
@@ -110,7 +119,14 @@ def plan(
     from runner.render import output
 
     planned = app.plan(
-        manifest, state=state, replace=replace, targets=targets, excludes=excludes, refresh=refresh, out=out
+        manifest,
+        state=state,
+        replace=replace,
+        targets=targets,
+        excludes=excludes,
+        refresh=refresh,
+        unchangeable=unchangeable,
+        out=out,
     )
     if as_json:
         output.dump_json(planned.as_json())
@@ -145,6 +161,7 @@ def apply(
     targets: tuple[str, ...],
     excludes: tuple[str, ...],
     refresh: bool,
+    unchangeable: Literal["record", "replace"],
     parallelism: int,
     lock_timeout: float,
 ) -> int:
@@ -185,9 +202,9 @@ def apply(
 
     previous = signal.getsignal(signal.SIGINT)
     saved = app.is_plan_file(target)
-    if saved and (replace or targets or excludes or not refresh):
+    if saved and (replace or targets or excludes or not refresh or unchangeable != "record"):
         raise UsageError(
-            "--replace, --target, --exclude and --no-refresh shape a plan; a saved plan already "
+            "--replace, --target, --exclude, --no-refresh and --unchangeable shape a plan; a saved plan already "
             "carries them: give them to `runner plan --out` instead"
         )
     if saved:
@@ -203,6 +220,7 @@ def apply(
             targets=targets,
             excludes=excludes,
             refresh=refresh,
+            unchangeable=unchangeable,
             lock_timeout=lock_timeout,
             parallelism=parallelism,
             on_plan=show,

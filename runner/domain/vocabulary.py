@@ -14,9 +14,22 @@ CONTAINERS: Final[frozenset[Kind]] = frozenset({"session", "batch"})
 RESULT_KINDS: Final[frozenset[Kind]] = frozenset({"job", "batch_job", "workload"})
 KIND_ORDER: Final[dict[Kind, int]] = {"session": 0, "batch": 1, "job": 2, "batch_job": 3, "workload": 4}
 
-Action = Literal["create", "update", "replace", "delete", "noop"]
+# `record`: a change runner keeps in its state only, because the provider cannot make it (or it is runner's own
+# setting, like protect): shown as what it is, never as an update
+Action = Literal["create", "update", "record", "replace", "delete", "noop"]
 ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
-SYMBOLS: Final[dict[Action, str]] = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "noop": " "}
+SYMBOLS: Final[dict[Action, str]] = {
+    "create": "+",
+    "update": "~",
+    "record": "=",
+    "replace": "-/+",
+    "delete": "-",
+    "noop": " ",
+}
+
+# what a resource has besides its identity, which a provider may (or may not) change in place
+Attribute = Literal["tags", "metadata", "name"]
+ATTRIBUTES: Final[tuple[Attribute, ...]] = get_args(Attribute)
 
 # runner's own status vocabulary; providers map theirs onto it and keep the raw text beside it
 Status = Literal[

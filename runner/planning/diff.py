@@ -1,16 +1,38 @@
-"""Pure diff of desired against recorded resources: a sorted list of actions, each with a reason."""
+"""Pure diff of desired against recorded resources: a sorted list of actions, each with a reason.
+
+An edit of tags, metadata or name is an `update` only for the attributes the resource's provider
+changes in place (its ProviderSpec.mutable, passed in as `mutable`); any other edit is a `record`
+(kept in the state only, said so in the reason), or a `replace` when the caller asks for that.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from runner.domain.model import Attrs
 from runner.domain.resources import Desired, Recorded
-from runner.domain.vocabulary import CONTAINERS, SUBMIT_FAILED, SUBMITTING, TERMINAL
+from runner.domain.vocabulary import (
+    ATTRIBUTES,
+    CONTAINERS,
+    SUBMIT_FAILED,
+    SUBMITTING,
+    TERMINAL,
+    Action,
+    Attribute,
+    Kind,
+)
 from runner.errors import PlanError
 from runner.planning.changes import Change, Plan
+
+Mutable = Callable[[str, Kind], frozenset[Attribute]]  # (provider, kind) -> attributes changed in place
+Unchangeable = Literal["record", "replace"]
+
+
+def everything(provider: str, kind: Kind) -> frozenset[Attribute]:
+    """A `mutable` for tests of the diff alone: every attribute changes in place."""
+    return frozenset(ATTRIBUTES)
 
 
 def diff(
@@ -19,13 +41,16 @@ def diff(
     *,
     force_replace: Collection[str] = (),
     blocked: Mapping[str, str] | None = None,
+    mutable: Mutable = everything,
+    unchangeable: Unchangeable = "record",
 ) -> Plan:
     """Compare; refuse (PlanError) to delete or replace protected resources.
 
     `blocked` maps addresses reconciliation could not settle to why: they get no action.
+    `unchangeable` says what an edit the provider cannot make becomes: a `record`, or a `replace`.
     """
     wanted = {d.address: d for d in desired}
-    changes = {a: _compare(d, recorded.get(a), a in force_replace) for a, d in wanted.items()}
+    changes = {a: _compare(d, recorded.get(a), a in force_replace, mutable, unchangeable) for a, d in wanted.items()}
     for addr, why in (blocked or {}).items():
         if addr in changes:
             old = changes[addr]
@@ -39,7 +64,7 @@ def diff(
     return Plan(tuple(changes[a] for a in sorted(changes)))
 
 
-def _compare(d: Desired, rec: Recorded | None, forced: bool) -> Change:
+def _compare(d: Desired, rec: Recorded | None, forced: bool, mutable: Mutable, unchangeable: Unchangeable) -> Change:
     if rec is None:
         return Change(d.address, d.kind, "create", "not in state", d)
     if rec.status == SUBMITTING:
@@ -51,18 +76,72 @@ def _compare(d: Desired, rec: Recorded | None, forced: bool) -> Change:
         return Change(d.address, d.kind, "replace", "forced by --replace", d, rec)
     if rec.fingerprint != d.fingerprint:
         return Change(d.address, d.kind, "replace", _spec_reason(rec.spec, d.spec), d, rec)
-    lifecycle = _lifecycle(d, rec)
-    if lifecycle is not None:
-        return lifecycle
-    if rec.attrs == d.attrs and rec.protect == d.protect:  # the common case, without building a reason
-        return Change(d.address, d.kind, "noop", "unchanged", d, rec)
-    attrs = _attrs_reason(rec.attrs, d.attrs)
+    if rec.attrs == d.attrs and rec.protect == d.protect and rec.lifecycle == d.lifecycle:
+        return Change(d.address, d.kind, "noop", "unchanged", d, rec)  # the common case, without building a reason
+    return _in_place(d, rec, mutable, unchangeable)
+
+
+def _in_place(d: Desired, rec: Recorded, mutable: Mutable, unchangeable: Unchangeable) -> Change:
+    """What changes without a new generation: open/close, attributes, protect; every part said in the reason."""
+    key = "keep_open" if d.kind == "session" else "open" if d.kind == "batch" else None
+    was, now = (bool(rec.lifecycle.get(key)), bool(d.lifecycle.get(key))) if key else (False, False)
+    if now and not was and rec.lifecycle.get("closed"):
+        return Change(
+            d.address, d.kind, "replace", f"{key} turned on, but the {d.kind} is closed and cannot reopen", d, rec
+        )
+    changed = {a for a in ATTRIBUTES if _attribute(rec.attrs, a) != _attribute(d.attrs, a)}
+    remote = changed & mutable(d.provider, d.kind)
+    local = changed - remote
+    if local and unchangeable == "replace":
+        why = _attrs_reason(rec.attrs, d.attrs, local)
+        return Change(
+            d.address,
+            d.kind,
+            "replace",
+            f"{why}: the provider cannot change {_names(local)} in place, so a new generation carries it "
+            "(--unchangeable replace)",
+            d,
+            rec,
+        )
+    parts = []
+    if was and not now:
+        parts.append(f"{key} turned off: close the {d.kind}")
+    if now and not was:
+        parts.append(f"{key} turned on: leave the {d.kind} open")
+    if remote:
+        parts.append(_attrs_reason(rec.attrs, d.attrs, remote))
+    if local:
+        where = f"{d.provider} cannot change {_names(local)} in place: recorded locally only"
+        parts.append(f"{_attrs_reason(rec.attrs, d.attrs, local)} ({where})")
     if rec.protect != d.protect:
-        flag = f"protect turned {'on' if d.protect else 'off'}"
-        attrs = f"{attrs}; {flag}" if attrs else flag
-    if attrs:
-        return Change(d.address, d.kind, "update", attrs, d, rec, update_attrs=True)
-    return Change(d.address, d.kind, "noop", "unchanged", d, rec)
+        parts.append(f"protect turned {'on' if d.protect else 'off'} (runner's own setting)")
+    if not parts:
+        return Change(d.address, d.kind, "noop", "unchanged", d, rec)
+    closing = bool(was and not now)
+    action: Action = "update" if closing or remote else "record"
+    return Change(
+        d.address,
+        d.kind,
+        action,
+        "; ".join(parts),
+        d,
+        rec,
+        update_attrs=bool(remote),
+        close=closing,
+        keep_open=bool(now and not was),
+    )
+
+
+def _attribute(attrs: Attrs, name: Attribute) -> Any:
+    if name == "tags":
+        return sorted(attrs.tags)
+    if name == "metadata":
+        return dict(attrs.metadata)
+    return attrs.name
+
+
+def _names(attrs: Collection[Attribute]) -> str:
+    return " or ".join(a for a in ATTRIBUTES if a in attrs)
 
 
 def _delete(rec: Recorded) -> Change:
@@ -71,51 +150,33 @@ def _delete(rec: Recorded) -> Change:
     return Change(rec.address, rec.kind, "delete", reason, None, rec, cancel=running)
 
 
-def _lifecycle(d: Desired, rec: Recorded) -> Change | None:
-    """Open/close transitions of sessions and batches."""
-    key = "keep_open" if d.kind == "session" else "open" if d.kind == "batch" else None
-    if key is None:
-        return None
-    was, now = bool(rec.lifecycle.get(key)), bool(d.lifecycle.get(key))
-    if was == now:
-        return None
-    closed = bool(rec.lifecycle.get("closed"))
-    if now and closed:
-        return Change(
-            d.address, d.kind, "replace", f"{key} turned on, but the {d.kind} is closed and cannot reopen", d, rec
-        )
-    if not now:
-        return Change(d.address, d.kind, "update", f"{key} turned off: close the {d.kind}", d, rec, close=True)
-    return Change(d.address, d.kind, "update", f"{key} turned on: leave the {d.kind} open", d, rec, keep_open=True)
-
-
 def _cascade(changes: dict[str, Change]) -> None:
     """Children of a replaced session or batch are replaced with it (renewals keep their children)."""
     renewed = {a for a, c in changes.items() if c.action == "replace" and c.kind in CONTAINERS and not c.renew}
     for addr, change in list(changes.items()):
         parent = change.desired.parent if change.desired else None
-        if parent in renewed and change.action in ("noop", "update"):
+        if parent in renewed and change.action in ("noop", "update", "record"):
             changes[addr] = Change(
                 addr, change.kind, "replace", f"replaced with its parent {parent}", change.desired, change.recorded
             )
 
 
 def _grow_containers(changes: dict[str, Change]) -> None:
-    """New children of an existing session or batch.
+    """New children (and new generations of children) of an existing session or batch.
 
-    An open batch takes them in place (add_jobs). A closed session or batch cannot: it is
-    renewed, a new generation holding only the new children, while the existing children stay
-    where they ran.
+    An open batch takes them in place (add_jobs; a replaced job's old generation is cancelled). A
+    closed session or batch cannot: it is renewed, a new generation holding only the new children,
+    while the existing children stay where they ran.
     """
     added: dict[str, list[str]] = {}
     for addr, change in changes.items():
         parent_addr = change.desired.parent if change.desired else None
-        if change.action == "create" and parent_addr is not None and parent_addr in changes:
+        if change.action in ("create", "replace") and parent_addr is not None and parent_addr in changes:
             added.setdefault(parent_addr, []).append(addr)
     for parent_addr, children in added.items():
         parent = changes[parent_addr]
         rec = parent.recorded
-        if parent.action not in ("noop", "update") or rec is None:
+        if parent.action not in ("noop", "update", "record") or rec is None:
             continue
         closed = bool(rec.lifecycle.get("closed")) or rec.status in TERMINAL
         if closed:
@@ -129,7 +190,7 @@ def _grow_containers(changes: dict[str, Change]) -> None:
             )
         elif parent.kind == "batch":
             reason = f"add {len(children)} job(s) to the open batch"
-            if parent.action == "update":
+            if parent.action in ("update", "record"):
                 reason = f"{parent.reason}; {reason}"
             changes[parent_addr] = replace(parent, action="update", reason=reason, add_jobs=tuple(sorted(children)))
 
@@ -181,14 +242,14 @@ def _dict_delta(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {old.get(k, '(none)')} -> {new.get(k, '(none)')}" for k in keys if old.get(k) != new.get(k))
 
 
-def _attrs_reason(old: Attrs, new: Attrs) -> str:
+def _attrs_reason(old: Attrs, new: Attrs, which: Collection[Attribute] = ATTRIBUTES) -> str:
     parts = []
     added, removed = sorted(set(new.tags) - set(old.tags)), sorted(set(old.tags) - set(new.tags))
-    if added or removed:
+    if "tags" in which and (added or removed):
         parts.append("tags " + " ".join([*(f"+{t}" for t in added), *(f"-{t}" for t in removed)]))
-    if dict(old.metadata) != dict(new.metadata):
+    if "metadata" in which and dict(old.metadata) != dict(new.metadata):
         keys = sorted(k for k in set(old.metadata) | set(new.metadata) if old.metadata.get(k) != new.metadata.get(k))
         parts.append("metadata " + ", ".join(keys))
-    if old.name != new.name:
+    if "name" in which and old.name != new.name:
         parts.append(f"name {old.name or '(default)'} -> {new.name or '(default)'}")
     return "; ".join(parts)

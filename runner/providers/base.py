@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from runner.domain.model import Attrs, Program
 from runner.domain.remote import Observation, RemoteRef, Result
-from runner.domain.vocabulary import Kind
+from runner.domain.vocabulary import Attribute, Kind
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,14 @@ class ProviderSpec:
     credentials: tuple[frozenset[str], ...] = ()
     multi_program: bool = False
     description: str = ""
+    # per kind, the attributes update() really changes and observe() reads back; any other edit is recorded only
+    mutable: Mapping[Kind, frozenset[Attribute]] = field(default_factory=dict)
+    # kinds whose find() answers truthfully after a crash; for the others an interrupted create stays unknown
+    findable: frozenset[Kind] = frozenset()
+
+    def can_change(self, kind: Kind) -> frozenset[Attribute]:
+        """The attributes of a `kind` this provider changes in place."""
+        return self.mutable.get(kind, frozenset())
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ SPEC = ProviderSpec(
     allowed=frozenset(),
     multi_program=True,
     description="qiskit-aer on this machine; no account needed",
+    findable=frozenset(
+        {"job", "session"}
+    ),  # in-process: an interrupted job never ran, and nothing outlives the process to find
 )
 METHODS = ("automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -85,3 +86,22 @@ def from_qpy_b64(text: str) -> list[QuantumCircuit]:
 
     loaded: list[QuantumCircuit] = qpy.load(io.BytesIO(base64.b64decode(text)))
     return loaded
+
+
+def warm() -> None:
+    """Import everything that turns programs into what providers take, now, on the calling thread.
+
+    Submissions convert programs on apply's worker threads. When qiskit's OpenQASM 3 modules were first
+    imported there by several threads at once, most creates failed with "cannot import name '_ExprBuilder'
+    from partially initialized module 'qiskit.qasm3.exporter'" (seen with a warm program cache, which
+    keeps validate and plan from importing qiskit at all). apply calls this before its first create.
+    """
+    import qiskit.qasm2
+    import qiskit.qasm3
+    import qiskit.qasm3.exporter
+    import qiskit.qpy
+    from qiskit import transpile
+
+    del qiskit, transpile
+    with contextlib.suppress(ImportError):
+        import qiskit_qasm3_import  # noqa: F401  (what qiskit.qasm3.loads uses)

@@ -27,12 +27,14 @@ if TYPE_CHECKING:
 _PAST = {
     "create": "created",
     "update": "updated",
+    "record": "recorded in the state only",
     "replace": "replaced",
     "delete": "deleted",
     "close": "closed",
     "cancel": "cancelled",
 }
 
+_DONE = ("create", "update", "replace", "delete")
 _SYMBOLS: dict[str, str] = {str(action): symbol for action, symbol in SYMBOLS.items()}  # events name more actions
 
 
@@ -50,9 +52,10 @@ def plan_text(plan: Plan, *, header: str = "") -> str:
     for c in blocked:
         lines.append(f"  ! {c.address:<{width}}  blocked  {c.reason.removeprefix('blocked: ')}")
     s = plan.summary()
+    recorded = f"{s['record']} to record in the state only (no provider call), " if s["record"] else ""
     lines += [
         "",
-        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
+        f"Plan: {s['create']} to create, {s['update']} to update, {recorded}{s['replace']} to replace, "
         f"{s['delete']} to delete, {s['noop']} unchanged.",
     ]
     return "\n".join(lines)
@@ -104,7 +107,8 @@ class EventPrinter:
             return f"{prefix}: {event.message}"
         if isinstance(event, RunFinished):
             s = event.summary
-            done = ", ".join(f"{s.get(k, 0)} {_PAST[k]}" for k in ("create", "update", "replace", "delete"))
+            shown = ("create", "update", "record", "replace", "delete") if s.get("record") else _DONE
+            done = ", ".join(f"{s.get(k, 0)} {_PAST[k]}" for k in shown)
             extra = f", {s.get('failed', 0)} failed" + (f", {s['skipped']} skipped" if s.get("skipped") else "")
             if s.get("jobs_failed"):
                 extra += f"; {s['jobs_failed']} job(s) ran and failed"

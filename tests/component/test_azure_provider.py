@@ -414,10 +414,11 @@ def test_abort_session_fails_with_its_job_and_refuses_the_next(server: EmulatorS
     provider = live(server)
     session = provider.create(submission(kind="session", spec={"job_failure_policy": "abort"}))
     parent = RemoteRef("session", session.remote_id)
-    wide = provider.create(submission(WIDE, parent=parent))
+    sub = submission(WIDE, parent=parent)
+    wide = provider.create(sub)
     assert (wide.status, wide.detail) == (
         FAILED,
-        {"error": "The circuit uses 30 qubits but target 'ionq.simulator' has 29.", "tags": ["t"]},
+        {"error": "The circuit uses 30 qubits but target 'ionq.simulator' has 29.", "tags": ["t"], "name": sub.address},
     )
     (seen,) = provider.observe([parent])
     assert (seen.status, seen.raw_status) == (FAILED, "Failed")
@@ -436,7 +437,12 @@ def test_continue_session_closes_as_partial_failure(server: EmulatorServer) -> N
     parent = RemoteRef("session", session.remote_id)
     assert provider.create(submission(WIDE, parent=parent)).status == FAILED
     closed = provider.close(parent)
-    assert (closed.status, closed.raw_status, closed.detail) == (FAILED, "Failure(s)", {"partial": True, "tags": ["t"]})
+    name = f"session-{session.remote_id}"
+    assert (closed.status, closed.raw_status, closed.detail) == (
+        FAILED,
+        "Failure(s)",
+        {"partial": True, "tags": ["t"], "name": name},
+    )
     with pytest.raises(RejectedError):
         provider.create(submission(parent=parent))
 

@@ -37,7 +37,7 @@ def test_changing_one_sweep_value_is_one_create_and_one_delete(examples: Path, c
     assert ran.code == 2
     doc = json.loads(ran.out)
     assert doc["format_version"] == "1"
-    assert doc["summary"] == {"create": 1, "update": 0, "replace": 0, "delete": 1, "noop": 4}
+    assert doc["summary"] == {"create": 1, "update": 0, "record": 0, "replace": 0, "delete": 1, "noop": 4}
     changed = [(c["address"], c["action"], c["reason"]) for c in doc["changes"] if c["action"] != "noop"]
     assert changed == [
         ("job.rotation[theta=3.0]", "create", "not in state"),
@@ -53,8 +53,14 @@ def test_in_place_update_and_replace(project: Path, cli: Callable[..., Ran]) -> 
     assert cli("apply", str(m), "--yes").code == 0
     m.write_text(m.read_text().replace("shots: 100}", "shots: 100, tags: [new]}"))
     plan = json.loads(cli("plan", str(m), "--json").out)
-    assert [(c["action"], c["reason"]) for c in plan["changes"]] == [("update", "tags +new")]
-    assert cli("apply", str(m), "--yes").code == 0
+    # the local simulator keeps no tags anywhere but in the state: said so, never called an update
+    assert [(c["action"], c["reason"]) for c in plan["changes"]] == [
+        ("record", "tags +new (local cannot change tags in place: recorded locally only)")
+    ]
+    recorded = cli("apply", str(m), "--yes")
+    assert recorded.code == 0
+    assert "  = job.bell: recorded in the state only (no provider call)" in recorded.out
+    assert "Apply complete: 0 created, 0 updated, 1 recorded in the state only, 0 replaced, 0 deleted" in recorded.out
     m.write_text(m.read_text().replace("shots: 100", "shots: 200"))
     plan = json.loads(cli("plan", str(m), "--json").out)
     assert [(c["action"], c["reason"]) for c in plan["changes"]] == [("replace", "shots 100 -> 200")]

@@ -302,7 +302,8 @@ jobs:
 
 @pytest.fixture
 def edited(examples: Path, cli: Cli) -> Path:
-    """The quickstart applied into a fresh state, then edited: one create, three updates, a replace, a delete."""
+    """The quickstart applied into a fresh state, then edited: one create, three tag edits (recorded: the local
+    simulator keeps tags nowhere else), a replace, a delete."""
     manifest = examples / "quickstart.yaml"
     assert cli("apply", str(manifest), "--yes").code == 0
     manifest.write_text(EDITED)
@@ -321,20 +322,25 @@ def test_summary_of_a_real_plan(edited: Path, cli: Cli) -> None:
     done = summarize(plan_json(cli, edited))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == f"### runner plan for `{edited}`: 1 to create, 3 to update, 1 to replace, 1 to delete"
+    assert lines[0] == (
+        f"### runner plan for `{edited}`: 1 to create, 3 to record in the state only, 1 to replace, 1 to delete"
+    )
     assert lines[2].startswith(f"Planned against state `{edited.parent / '.runner' / 'state.db'}` (serial ")
     assert lines[4:7] == [
-        "| create | update | replace | delete | unchanged |",
-        "|---|---|---|---|---|",
-        "| 1 | 3 | 1 | 1 | 0 |",
+        "| create | update | record | replace | delete | unchanged |",
+        "|---|---|---|---|---|---|",
+        "| 1 | 0 | 3 | 1 | 1 | 0 |",
     ]
     text = done.stdout
     assert "<details open><summary><b>+ create</b> (1)</summary>\n\n| address | kind | target | reason |" in text
     assert "| `job.pair` | job | sim | not in state |" in text
     assert "| `job.bell` | job | sim | shots 1000 -> 500 |" in text
-    assert "| `job.rotation[theta=0.7854]` | job | sim | tags +sweep |" in text
+    assert (
+        "| `job.rotation[theta=0.7854]` | job | sim | tags +sweep (local cannot change tags in place: "
+        "recorded locally only) |" in text
+    )
     assert "| `job.rotation[theta=3.1416]` | job | sim | not in the manifest |" in text
-    assert text.index("+ create") < text.index("~ update") < text.index("-/+ replace") < text.index("- delete")
+    assert text.index("+ create") < text.index("= record") < text.index("-/+ replace") < text.index("- delete")
     for absent in ("#### Cost", "#### Changed outside runner", "#### Reconciliation", "#### Blocked", "left out"):
         assert absent not in text  # free local jobs, no budget, nothing drifted
 
@@ -407,7 +413,7 @@ def test_summary_refuses_what_it_cannot_read(tmp_path: Path) -> None:
 
 def test_summary_limits_rows(edited: Path, cli: Cli) -> None:
     text = summarize(plan_json(cli, edited), "--limit", "1").stdout
-    assert "| `job.rotation[theta=0.0]` | job | sim | tags +sweep |" in text
+    assert "| `job.rotation[theta=0.0]` | job | sim | tags +sweep (local cannot change tags in place" in text
     assert "| `job.rotation[theta=0.7854]` |" not in text
     assert "... and 2 more not shown." in text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -99,3 +100,29 @@ def test_cancel_one_circuit_then_whole_queued_jobs(examples: Path, cli: Callable
         assert status == dict(zip(ADDRESSES, ["cancelled", "cancelled", "pending", "pending"], strict=True))
         statuses = sorted(job["statuses"] for job in remote_jobs(url).values())
         assert statuses == [["awaiting_simulation"], ["awaiting_simulation"], ["cancelled"], ["cancelled"] * 2]
+
+
+def test_fresh_processes_with_a_warm_program_cache_convert_programs_on_worker_threads(
+    examples: Path, tmp_path: Path
+) -> None:
+    """The first-import race: with validate's verdicts cached, qiskit's OpenQASM 3 modules were first imported
+    by several worker threads at once, and most creates failed with "cannot import name '_ExprBuilder' from
+    partially initialized module 'qiskit.qasm3.exporter'". Each apply must be a fresh process to see it."""
+    env = {**os.environ, "SUPERSTAQ_API_KEY": "emulator-key", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with emulator() as url:
+        m = manifest(examples, url)
+        runner = [sys.executable, "-m", "runner"]
+        warmed = subprocess.run([*runner, "validate", m], env=env, capture_output=True, text=True, timeout=120)
+        assert warmed.returncode == 0, warmed.stderr
+        for attempt in range(3):
+            state = tmp_path / f"fresh-{attempt}.db"
+            ran = subprocess.run(
+                [*runner, "apply", m, "--yes", "--state", str(state)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            assert ran.returncode == 0, ran.stdout + ran.stderr
+            assert "Apply complete: 4 created, 0 updated, 0 replaced, 0 deleted, 0 failed" in ran.stdout
+            assert "partially initialized" not in ran.stdout + ran.stderr

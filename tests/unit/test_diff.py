@@ -9,7 +9,7 @@ import pytest
 from runner.domain.fingerprint import digest
 from runner.domain.model import Attrs
 from runner.domain.resources import Desired, Recorded
-from runner.domain.vocabulary import Kind
+from runner.domain.vocabulary import Attribute, Kind
 from runner.errors import PlanError
 from runner.planning.diff import diff
 
@@ -80,7 +80,7 @@ def test_every_action_with_its_reason() -> None:
         ("job.d", "delete", "not in the manifest; cancel it (still running)"),
         ("job.e", "create", "not in state"),
     ]
-    assert plan.summary() == {"create": 1, "update": 1, "replace": 1, "delete": 1, "noop": 1}
+    assert plan.summary() == {"create": 1, "update": 1, "record": 0, "replace": 1, "delete": 1, "noop": 1}
 
 
 def test_unfinished_or_rejected_submissions_are_created_again() -> None:
@@ -164,10 +164,47 @@ def test_renewing_a_finished_session_keeps_its_old_jobs() -> None:
     assert plan.changes[2].flags() == {"renew": True}
 
 
-def test_protect_flag_changes_are_updates() -> None:
+def test_protect_flag_changes_are_recorded_not_sent() -> None:
     a = desired("job.a", protect=True)
     plan = diff([desired("job.a")], {"job.a": recorded(a)})
-    assert actions(plan) == [("job.a", "update", "protect turned off")]
+    assert actions(plan) == [("job.a", "record", "protect turned off (runner's own setting)")]
+
+
+def only_tags_of_batches(provider: str, kind: Kind) -> frozenset[Attribute]:
+    """A provider like Pasqal: batch tags change in place, nothing else does."""
+    return frozenset({"tags"}) if kind == "batch" else frozenset()
+
+
+def test_an_edit_the_provider_cannot_make_is_recorded_and_said_so() -> None:
+    old = desired("job.a", tags=("x",))
+    plan = diff([desired("job.a", tags=("x", "y"))], {"job.a": recorded(old)}, mutable=only_tags_of_batches)
+    assert actions(plan) == [("job.a", "record", "tags +y (local cannot change tags in place: recorded locally only)")]
+    assert plan.changes[0].flags() == {}  # nothing for apply to send
+
+
+def test_unchangeable_replace_makes_a_new_generation_instead() -> None:
+    old = desired("job.a", tags=("x",))
+    plan = diff(
+        [desired("job.a", tags=("y",))], {"job.a": recorded(old)}, mutable=only_tags_of_batches, unchangeable="replace"
+    )
+    assert actions(plan) == [
+        (
+            "job.a",
+            "replace",
+            "tags +y -x: the provider cannot change tags in place, so a new generation carries it "
+            "(--unchangeable replace)",
+        )
+    ]
+
+
+def test_closing_a_batch_and_retagging_it_does_both() -> None:
+    """The bug: a tag edit applied with open: false was recorded and never sent (the close hid it)."""
+    was = desired("batch.b", kind="batch", tags=("x",), lifecycle={"open": True})
+    now = desired("batch.b", kind="batch", tags=("y",), lifecycle={"open": False})
+    rec = recorded(was, lifecycle={"open": True, "closed": False})
+    plan = diff([now], {"batch.b": rec}, mutable=only_tags_of_batches)
+    assert actions(plan) == [("batch.b", "update", "open turned off: close the batch; tags +y -x")]
+    assert plan.changes[0].flags() == {"attrs": True, "close": True}
 
 
 def test_closing_an_open_session_is_an_update() -> None:

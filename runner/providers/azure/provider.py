@@ -49,6 +49,8 @@ SPEC = ProviderSpec(
         frozenset({"client_id_env", "client_secret_file", "tenant_id_env"}),
     ),
     description="Azure Quantum workspace (IonQ and Quantinuum targets)",
+    mutable={"job": frozenset({"tags", "name"})},
+    findable=frozenset({"job", "session"}),
 )
 FEW = 3  # up to this many ids are read one GET each; more are read from list pages
 PREFIXES = ("ionq.", "quantinuum.")
@@ -104,9 +106,6 @@ class AzureProvider:
         problems = check_target(target)
         if problems:
             raise RejectedError(f"targets.{target.name}: {problems[0][1]}")
-        from runner.quantum.simulator import warm
-
-        warm(aer=False)  # qiskit's first import must not happen on one of apply's short-lived workers
         self.target = target
         extra = {"clock": clock} if clock else {}
         conn = connect(target, context.env, context.base_dir, transport=transport, **extra)

@@ -50,6 +50,8 @@ def observation(item: Mapping[str, Any]) -> Observation:
         detail["partial"] = True  # closed after some of its jobs failed (jobFailurePolicy: Continue)
     if isinstance(item.get("tags"), list):
         detail["tags"] = sorted(str(t) for t in item["tags"])  # so refresh and plan can see edits made elsewhere
+    if isinstance(item.get("name"), str):
+        detail["name"] = item["name"]  # read back after a rename
     cost = item.get("costEstimate")
     if isinstance(cost, Mapping) and cost.get("currencyCode"):
         detail["cost"] = {

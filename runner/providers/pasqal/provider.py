@@ -61,6 +61,8 @@ SPEC = ProviderSpec(
         frozenset({"token_file"}),
     ),
     description="Pasqal Cloud: batches of pulser sequences on QPUs and emulators, and workloads",
+    mutable={"batch": frozenset({"tags"})},
+    findable=frozenset({"batch", "batch_job"}),
 )
 CORE_ENDPOINT = "https://apis.pasqal.cloud/core-fast"
 ACCOUNT_ENDPOINT = "https://apis.pasqal.cloud/account"

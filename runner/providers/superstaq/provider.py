@@ -56,6 +56,7 @@ SPEC = ProviderSpec(
     credentials=(frozenset({"api_key_env"}), frozenset({"api_key_file"})),
     multi_program=True,
     description="Infleqtion Superstaq: multi-circuit jobs on its simulators and partners' QPUs",
+    findable=frozenset({"job"}),
 )
 DEFAULT_VERSION = "v0.2.0"
 HOSTS = {"v0.2.0": "https://superstaq.infleqtion.com", "v0.3.0": "https://superstaq-prod.infleqtion.com"}
