@@ -16,6 +16,8 @@ class ExitCode(IntEnum):
     STALE_PLAN = 3
     LOCK_CONFLICT = 4
     OVER_BUDGET = 5
+    TIMED_OUT = 6  # a command's --timeout passed (wait); what finished by then is recorded
+    JOBS_FAILED = 7  # `wait --fail-on-failed`: everything finished, and some of it failed
     USAGE = 64  # click's default 2 would collide with CHANGES
     INTERNAL = 70  # a bug in runner (sysexits' EX_SOFTWARE): the message says how to see the traceback
     INTERRUPTED = 130
@@ -106,6 +108,18 @@ class LeaseLostError(LockConflictError):
     """This process can no longer prove it holds the state's lease: it must not send anything more."""
 
 
+class TimedOutError(RunnerError):
+    """A command ran past its deadline (wait --timeout)."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+
+class JobsFailedError(RunnerError):
+    """What was waited for finished, and some of it failed (wait --fail-on-failed)."""
+
+    exit_code = ExitCode.JOBS_FAILED
+
+
 class BudgetExceededError(RunnerError):
     """The plan's estimated cost exceeds the manifest's budget."""
 
@@ -130,12 +144,21 @@ class TransientError(ProviderError):
     """
 
     def __init__(
-        self, message: str, retry_after: float | None = None, *, unsent: bool = False, refused: bool = False
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        unsent: bool = False,
+        refused: bool = False,
+        unreachable: bool = False,
+        deadline: bool = False,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.unsent = unsent
         self.refused = refused
+        self.unreachable = unreachable  # no connection could be made at all (refused, no route): nothing sent
+        self.deadline = deadline  # the command's deadline cut it short
 
     @property
     def acted_on_maybe(self) -> bool:

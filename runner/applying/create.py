@@ -17,7 +17,7 @@ from runner.domain.events import Notice, ResourceDone, ResourceFailed
 from runner.domain.remote import Observation, RemoteRef
 from runner.domain.resources import Desired
 from runner.domain.vocabulary import CONTAINERS, FAILED
-from runner.errors import AuthError, LeaseLostError, ProviderError, RejectedError, RunnerError
+from runner.errors import AuthError, LeaseLostError, ProviderError, RejectedError, RunnerError, TransientError
 from runner.planning.changes import Change
 from runner.providers.base import AddsJobs, Submission
 from runner.state import Txn
@@ -219,21 +219,25 @@ def _record_error(run: Run, txn: Txn, op: Op, error: BaseException, lanes: dispa
             if item.token:
                 run.skip(item.change, f"not sent: {error.message}")
         return
-    definite = isinstance(error, (RejectedError, AuthError))
+    unsent = isinstance(error, TransientError) and not error.acted_on_maybe
+    definite = isinstance(error, (RejectedError, AuthError)) or unsent  # nothing exists remotely
     message = error.message if isinstance(error, RunnerError) else f"{type(error).__name__}: {error}"
     for item in [op, *op.children]:
         if not item.token:
             continue
         if definite:
-            txn.fail(item.address, item.generation, message, item.intent)
+            txn.fail(item.address, item.generation, f"not sent: {message}" if unsent else message, item.intent)
         run.counts["failed"] += 1
-        note = message if definite else f"outcome unknown ({message}); the next apply checks for it"
+        if unsent:
+            note = f"not sent ({message}); the next apply submits it"
+        else:
+            note = message if definite else f"sent, outcome unknown ({message}); the next apply checks for it"
         run.failures.append(f"{item.address}: {note}")
         run.emit(ResourceFailed(item.address, item.change.action, note))
     if op.desired.kind in CONTAINERS:
         run.failed_containers[op.address] = message
     lane = lanes.lane_of(op)
-    if lane is not None and definite:
+    if lane is not None and definite and not unsent:  # a job the service refused fails its abort-policy session
         _abort_session(run, txn, lane, op, lanes, message)
     if not isinstance(error, ProviderError) and not definite:
         # a bug, not a provider answer: stop starting new work, but keep what is recorded

@@ -176,6 +176,12 @@ def _cancel(run: Run, change: Change) -> Observation:
     return run.provider(rec.target).cancel(RemoteRef(rec.kind, rec.remote_id, rec.detail.get("parent_id")))
 
 
+def _elsewhere(change: Change) -> bool:
+    """A replaced generation on another service than the target's: runner no longer has the settings to reach it."""
+    rec, d = change.recorded, change.desired
+    return bool(rec and d and rec.service and d.service and rec.service != d.service)
+
+
 def supersede(run: Run) -> None:
     """Stop the old generation of each replaced resource that is still running."""
     stale = [
@@ -186,6 +192,7 @@ def supersede(run: Run) -> None:
         and c.recorded.remote_id
         and c.recorded.status not in TERMINAL
         and c.address in run.refs
+        and not _elsewhere(c)
     ]
 
     def retire(change: Change) -> Observation:

@@ -133,6 +133,7 @@ class Rebatcher:
                     rec.fingerprint,
                     rec.protect,
                     rec.lifecycle,
+                    service=rec.service,
                 )
                 origin = {
                     "rerun_of": rec.generation,

@@ -37,8 +37,8 @@ def app(settings: dict[str, bool] | None, debug: bool) -> None:
       runner results -m examples/quickstart.yaml
 
     Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode),
-    3 stale plan, 4 lock conflict, 5 over budget, 64 usage error, 70 internal error,
-    130 interrupted.
+    3 stale plan, 4 lock conflict, 5 over budget, 6 timed out (wait), 7 jobs failed
+    (wait --fail-on-failed), 64 usage error, 70 internal error, 130 interrupted.
     """
     if settings is not None:
         settings["debug"] = settings["debug"] or debug

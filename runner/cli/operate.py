@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from runner.cli.common import F, json_option, lock_timeout_option, manifest_option, state_option
+from runner.errors import JobsFailedError
 
 if TYPE_CHECKING:
     from runner.domain.resources import Recorded
@@ -67,7 +68,10 @@ def refresh(manifest: str | None, state: str | None, as_json: bool, lock_timeout
     show_default=True,
     type=click.FloatRange(0),
     metavar="SECONDS",
-    help="Give up (exit 1) after this long.",
+    help="A deadline for the whole command: give up (exit 6) once it passes.",
+)
+@click.option(
+    "--fail-on-failed", is_flag=True, help="Exit 7 if anything waited for ended failed, cancelled or timed out."
 )
 @LOCK_TIMEOUT
 def wait(
@@ -76,16 +80,21 @@ def wait(
     state: str | None,
     as_json: bool,
     timeout: float,
+    fail_on_failed: bool,
     lock_timeout: float,
 ) -> int:
     """Wait until the selected resources (default: all) have finished; fetch their results.
 
-    Polls with exponential back-off and jitter, always bounded by --timeout.
+    Without ADDRESS it waits for everything applied, sessions and batches included, except
+    those declared to stay open (keep_open, open: true). Polls with exponential back-off and
+    jitter; --timeout is a deadline for the whole command (exit 6). For CI, --fail-on-failed
+    exits 7 when anything ended failed.
 
     \b
     Examples:
       runner wait -m examples/azure/azure.yaml --timeout 300
       runner wait 'job.rotation*' -m examples/azure/azure.yaml
+      runner wait -m examples/azure/azure.yaml --timeout 600 --fail-on-failed
     """
     from runner import app
     from runner.render import output
@@ -111,6 +120,12 @@ def wait(
             if not cycle.unknown
             else f"Finished, except {len(cycle.unknown)} with a status runner does not know."
         )
+    bad = sorted(a for a, s in cycle.statuses.items() if s in ("failed", "cancelled", "timed_out"))
+    if fail_on_failed and bad:
+        shown = ", ".join(f"{a} ({cycle.statuses[a]})" for a in bad[:5]) + (
+            f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        )
+        raise JobsFailedError(f"{len(bad)} of {len(cycle.statuses)} did not succeed: {shown}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,6 +12,8 @@ Path = tuple[str | int, ...]  # a location in the manifest document (keys and li
 
 Scalar = str | int | float | bool
 LOCAL_TARGET = "local"
+# target settings that say which service (and which workspace or project in it) resources live on
+SERVICE_KEYS = ("endpoint", "workspace", "project_id", "project_id_env", "account_endpoint")
 DEFAULT_SHOTS = 1000
 DEFAULT_MAX_JOBS = 10_000
 
@@ -43,6 +46,22 @@ class Target:
     def identity(self) -> dict[str, Any]:
         """The part of a target that decides what runs; endpoints and credentials are not in it."""
         return {"provider": self.provider, "target": self.target, "options": dict(self.options)}
+
+    def service(self) -> str:
+        """Where the target's resources live: the provider and the settings that locate its service.
+
+        Part of every resource's identity: a resource recorded on one service is not the same resource
+        once the target points at another (an emulator's results must never pass for the real service's).
+        Credentials, rate limits and the API version are not in it: they change how runner talks, not where.
+        """
+        where = {key: self.config[key] for key in SERVICE_KEYS if self.config.get(key) not in (None, "", {})}
+        cred = self.config.get("credentials") or {}
+        for key in ("connection_string_env", "connection_string_file"):  # the workspace is inside the secret
+            if key in cred and "workspace" not in where:
+                where[key] = cred[key]
+        if not where:
+            return self.provider
+        return self.provider + " " + json.dumps(where, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

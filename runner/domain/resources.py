@@ -30,6 +30,7 @@ class Desired:
     protect: bool = False
     lifecycle: Mapping[str, Any] = field(default_factory=dict)
     values: Mapping[str, Any] = field(default_factory=dict)
+    service: str = ""  # where it lives (Target.service()): part of its identity
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,4 @@ class Recorded:
     lifecycle: Mapping[str, Any] = field(default_factory=dict)
     updated_at: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
+    service: str = ""  # where it was created ("" when recorded before runner kept this)

@@ -47,8 +47,10 @@ def expand(manifest: Manifest) -> Expansion:
 def _make(
     kind: Kind, addr: str, name: str, target: str, manifest: Manifest, spec: dict[str, Any], **extra: Any
 ) -> Desired:
-    provider = manifest.targets[target].provider
-    return Desired(addr, kind, name, target, provider, spec=spec, fingerprint=digest(spec), **extra)
+    where = manifest.targets[target]
+    return Desired(
+        addr, kind, name, target, where.provider, spec=spec, fingerprint=digest(spec), service=where.service(), **extra
+    )
 
 
 def _session(manifest: Manifest, s: Session) -> Desired:
@@ -83,7 +85,8 @@ def _jobs(manifest: Manifest, job: Job, session: Desired | None) -> list[Desired
         "priority": job.priority,
         "session": {"address": session.address, "fingerprint": session.fingerprint} if session else None,
     }
-    provider = manifest.targets[job.target].provider
+    where = manifest.targets[job.target]
+    provider, service = where.provider, where.service()
     parent = session.address if session else None
     fingerprint = Stamper(base, "params")
     out = []
@@ -103,6 +106,7 @@ def _jobs(manifest: Manifest, job: Job, session: Desired | None) -> list[Desired
                 fingerprint(params),
                 protect=job.protect,
                 values=combo,
+                service=service,
             )
         )
     return out
@@ -150,6 +154,7 @@ def _batch_jobs(b: Batch, head: Desired) -> list[Desired]:
                 fingerprint=digest(spec),
                 protect=b.protect,
                 values=dict(variables),
+                service=head.service,
             )
         )
     return out

@@ -19,11 +19,21 @@ from typing import Any
 from runner.domain import address as addresses
 from runner.domain.events import Emit, Notice, StatusChanged
 from runner.domain.remote import Observation, RemoteRef, Result
-from runner.domain.vocabulary import RESULT_KINDS, SUCCEEDED, TERMINAL, UNKNOWN
-from runner.errors import ProviderError, RunnerError
+from runner.domain.vocabulary import CONTAINERS, RESULT_KINDS, SUCCEEDED, TERMINAL, UNKNOWN
+from runner.errors import ProviderError, RunnerError, TimedOutError
+from runner.providers import http
 from runner.providers.base import CancelsIndex, Provider
 from runner.providers.pool import ProviderPool
 from runner.state import Store
+
+Row = dict[str, Any]  # a tracked resource as the state lists it
+
+
+def stays_open(row: Row) -> bool:
+    """A session declared keep_open or a batch declared open, not yet closed: it finishes only once closed."""
+    lifecycle = row.get("lifecycle") or {}
+    meant = lifecycle.get("keep_open") if row["kind"] == "session" else lifecycle.get("open")
+    return row["kind"] in CONTAINERS and bool(meant) and not lifecycle.get("closed")
 
 
 @dataclass
@@ -52,21 +62,26 @@ class Poller:
     def requests(self) -> int:
         return self.pool.requests()
 
-    def selected(self, patterns: Sequence[str], kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
-        """Tracked resources matching the patterns (all when none), optionally only some kinds."""
+    def selected(self, patterns: Sequence[str], kinds: Sequence[str] = (), *, open_too: bool = True) -> list[Row]:
+        """Tracked resources matching the patterns (all when none), optionally only some kinds.
+
+        Without `open_too`, sessions and batches meant to stay open are left out: they finish only when closed.
+        """
         rows = self.state.tracked()
         if patterns:
             chosen = set(addresses.select([r["address"] for r in rows], patterns))
             rows = [r for r in rows if r["address"] in chosen]
         if kinds:
             rows = [r for r in rows if r["kind"] in kinds]
+        if not open_too:
+            rows = [r for r in rows if not stays_open(r)]
         return rows
 
-    def cycle(self, patterns: Sequence[str] = (), kinds: Sequence[str] = ()) -> Cycle:
+    def cycle(self, patterns: Sequence[str] = (), kinds: Sequence[str] = (), *, open_too: bool = True) -> Cycle:
         """Observe what can still change, fetch results of what finished, record it."""
         report = Cycle()
         before = self.requests()
-        rows = self.selected(patterns, kinds)
+        rows = self.selected(patterns, kinds, open_too=open_too)
         live = [r for r in rows if r["status"] not in TERMINAL]
         seen = self._observe(live, report)
         missing = [
@@ -171,18 +186,32 @@ def wait(
     rng: random.Random | None = None,
     progress: Callable[[Cycle], None] | None = None,
 ) -> Cycle:
-    """Cycle until nothing selected can still change, or the timeout passes (then raise).
+    """Cycle until nothing selected can still change, or the timeout passes (then TimedOutError).
 
-    Without patterns it waits for what produces results (jobs, batch jobs, workloads): an open
-    session or batch is meant to stay open, so it is waited on only when named. `progress`
-    sees every cycle's report.
+    The timeout is a deadline for the whole wait: every request is cut to what is left of it. Without
+    patterns it waits for everything applied, sessions and batches included, except those declared to
+    stay open (keep_open, open: true), which finish only once closed: name them to wait for them.
+    `progress` sees every cycle's report.
     """
-    kinds = () if patterns else tuple(sorted(RESULT_KINDS))
+    with http.deadline(timeout):
+        return _wait(poller, patterns, timeout, backoff, clock, sleep, rng, progress)
+
+
+def _wait(
+    poller: Poller,
+    patterns: Sequence[str],
+    timeout: float,
+    backoff: Backoff | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    rng: random.Random | None,
+    progress: Callable[[Cycle], None] | None,
+) -> Cycle:
     deadline = clock() + timeout
     delays = (backoff or Backoff()).delays(rng or random.Random())
     warned: set[str] = set()
     while True:
-        report = poller.cycle(patterns, kinds)
+        report = poller.cycle(patterns, open_too=bool(patterns))
         if progress is not None:
             progress(report)
         for addr in sorted(set(report.unknown) - warned):
@@ -196,7 +225,7 @@ def wait(
         if remaining <= 0:
             more = f" and {len(report.pending) - 5} more" if len(report.pending) > 5 else ""
             shown = ", ".join(report.pending[:5]) + more
-            raise RunnerError(f"timed out after {timeout:g}s with {len(report.pending)} still running: {shown}")
+            raise TimedOutError(f"timed out after {timeout:g}s with {len(report.pending)} still running: {shown}")
         sleep(min(next(delays), remaining))
 
 

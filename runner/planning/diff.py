@@ -74,6 +74,17 @@ def _compare(d: Desired, rec: Recorded | None, forced: bool, mutable: Mutable, u
         return Change(d.address, d.kind, "create", f"the last submission failed ({error}); submitting again", d, rec)
     if forced:
         return Change(d.address, d.kind, "replace", "forced by --replace", d, rec)
+    if rec.service and d.service and rec.service != d.service:
+        return Change(
+            d.address,
+            d.kind,
+            "replace",
+            f"the recorded generation lives on another service ({rec.service}) than target '{d.target}' now "
+            f"points at ({d.service}): a new generation is submitted there, the old one is left untouched where it "
+            "is (`runner state rm` forgets it instead)",
+            d,
+            rec,
+        )
     if rec.fingerprint != d.fingerprint:
         return Change(d.address, d.kind, "replace", _spec_reason(rec.spec, d.spec), d, rec)
     if rec.attrs == d.attrs and rec.protect == d.protect and rec.lifecycle == d.lifecycle:

@@ -55,7 +55,11 @@ def detect(state: Store, pool: ProviderPool) -> Refreshed:
     recorded = state.recorded()
     drift: list[Drift] = []
     observed: dict[str, Observation] = {}
-    for target, group in _by_target(rows).items():
+    for target, every in _by_target(rows).items():
+        here = pool.targets[target][0].service() if target in pool.targets else ""
+        group = [r for r in every if not (r["service"] and here and r["service"] != here)]  # moved: plan replaces
+        if not group:
+            continue
         refs = [RemoteRef(r["kind"], r["remote_id"], r["parent_remote_id"]) for r in group]
         try:
             seen = pool.get(target).observe(refs)

@@ -10,13 +10,15 @@ request is safe to repeat, or when the request provably never reached the server
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import gzip
 import json
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,28 @@ if TYPE_CHECKING:
     import httpx
 
 DescribeError = Callable[["httpx.Response"], str]
+UNREACHABLE_ATTEMPTS = 3  # a refused connection is tried this often, quickly, then reported as not reachable
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("runner_http_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every request made in this context (on this thread, or in a copied context) ends by then.
+
+    A command's --timeout is a deadline for the whole command: each request's own timeout and the
+    retries' back-off are cut to what is left, and nothing starts once it has passed.
+    """
+    token = _DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def remaining() -> float | None:
+    """Seconds left before the current deadline (None: no deadline)."""
+    until = _DEADLINE.get()
+    return None if until is None else until - time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -152,18 +176,47 @@ class HttpClient:
         """Send with retries; `safe` says a repeat cannot create twice (default: GET/PUT/DELETE/HEAD)."""
         repeatable = method in ("GET", "PUT", "DELETE", "HEAD") if safe is None else safe
         body, extra = self._body(json_body, content, gzip_body)
-        started, attempt = time.monotonic(), 0
+        started, attempt, reached = time.monotonic(), 0, False
         while True:
+            left = remaining()
+            if left is not None and left <= 0:
+                raise self._final(f"{self.provider}: {method} {path}: the deadline passed", reached, deadline=True)
             try:
-                return self._once(method, path, params, body, {**extra, **(headers or {})}, auth)
+                return self._once(method, path, params, body, {**extra, **(headers or {})}, auth, left)
             except TransientError as exc:
                 attempt += 1
-                allowed = repeatable or not exc.acted_on_maybe
+                reached = reached or exc.acted_on_maybe  # one attempt that may have got through taints them all
+                allowed = repeatable or not reached
                 elapsed = time.monotonic() - started
                 pause = self.retry.delay(attempt, exc.retry_after, self.rng)
+                if exc.unreachable:
+                    pause = min(pause, 0.5)
+                    if attempt >= UNREACHABLE_ATTEMPTS:
+                        raise self._final(
+                            f"{self.provider}: {self.base_url} is not reachable ({exc.message.split('(')[-1]}",
+                            reached,
+                            unreachable=True,
+                        ) from None
+                left = remaining()
+                if left is not None and pause >= left:
+                    raise self._final(
+                        f"{exc.message}; the deadline leaves no time to retry", reached, deadline=True
+                    ) from None
                 if not allowed or attempt >= self.retry.attempts or elapsed + pause > self.retry.budget_s:
-                    raise
+                    raise self._final(exc.message, reached, retry_after=exc.retry_after) from None
                 time.sleep(pause)
+
+    @staticmethod
+    def _final(message: str, reached: bool, **flags: Any) -> TransientError:
+        """The error a request ends with, honest about whether any attempt may have reached the service.
+
+        Not reached: every attempt either never left (no connection) or was refused by the service
+        (429), so nothing was carried out and even a create may be sent again.
+        """
+        flags.pop("refused", None)
+        if not reached:
+            flags["unsent"] = True
+        return TransientError(message + ("" if reached else "; nothing was carried out"), **flags)
 
     def _body(self, json_body: Any, content: bytes | None, gzip_body: bool) -> tuple[bytes | None, dict[str, str]]:
         headers: dict[str, str] = {}
@@ -176,18 +229,30 @@ class HttpClient:
         return content, headers
 
     def _once(
-        self, method: str, path: str, params: Any, body: bytes | None, headers: Mapping[str, str], auth: bool
+        self,
+        method: str,
+        path: str,
+        params: Any,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        auth: bool,
+        left: float | None = None,
     ) -> httpx.Response:
         import httpx
 
         self.limiter.wait()
         all_headers = {**(self.headers() if auth else {}), **headers}
         self.calls += 1
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if left is not None:
+            timeout = httpx.Timeout(min(left, self.client.timeout.read or left))
         try:
-            response = self.client.request(method, self.url(path), params=params, content=body, headers=all_headers)
+            response = self.client.request(
+                method, self.url(path), params=params, content=body, headers=all_headers, timeout=timeout
+            )
         except httpx.ConnectError as exc:
-            raise _transient(
-                f"{self.provider}: cannot connect to {self.base_url} ({_reason(exc)})", unsent=True
+            raise TransientError(
+                f"{self.provider}: cannot connect to {self.base_url} ({_reason(exc)})", unsent=True, unreachable=True
             ) from None
         except httpx.TimeoutException as exc:
             unsent = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))

@@ -98,6 +98,7 @@ def recorded(row: Mapping[str, Any]) -> Recorded:
         lifecycle=shared(row["lifecycle"]),
         updated_at=row["updated_at"],
         detail=shared(row["detail"]) if len(row["detail"]) < 256 else LazyJSON(row["detail"]),
+        service=row["service"] or "",
     )
 
 

@@ -121,6 +121,11 @@ MIGRATIONS: dict[int, str] = {
         body TEXT NOT NULL
     );
     """,
+    # 3: the service each resource and generation lives on (endpoint, workspace, project), part of its identity
+    3: """
+    ALTER TABLE resources ADD COLUMN service TEXT;
+    ALTER TABLE generations ADD COLUMN service TEXT;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -18,7 +18,7 @@ from typing import Any
 from runner.domain.model import Target
 from runner.domain.resources import Recorded
 from runner.errors import StateError
-from runner.state.codec import decode, iso, recorded, target_from
+from runner.state.codec import decode, iso, recorded, shared, target_from
 from runner.state.lock import Lease, check_fence, force_unlock, read_holder
 from runner.state.migrations import LATEST, MIGRATIONS
 from runner.state.protocol import Holder, Snapshot
@@ -216,14 +216,14 @@ class SqliteStore:
         skip = sorted(skip_statuses)
         where = f" AND r.status NOT IN ({', '.join('?' * len(skip))})" if skip else ""
         rows = self.conn.execute(
-            "SELECT r.address, r.kind, r.target, r.status, r.remote_id, r.generation, r.protect, "
-            "g.parent_remote_id, EXISTS(SELECT 1 FROM results x WHERE x.address = r.address "
+            "SELECT r.address, r.kind, r.target, r.status, r.remote_id, r.generation, r.protect, r.lifecycle, "
+            "r.service, g.parent_remote_id, EXISTS(SELECT 1 FROM results x WHERE x.address = r.address "
             "AND x.generation = r.generation) AS has_result FROM resources r JOIN generations g "
             "ON g.address = r.address AND g.generation = r.generation WHERE r.remote_id IS NOT NULL"
             f"{where} ORDER BY r.address",
             skip,
         )
-        return [dict(r) for r in rows]
+        return [{**dict(r), "lifecycle": shared(r["lifecycle"])} for r in rows]
 
     def open_intents(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM intents WHERE state = 'open' ORDER BY id")

@@ -78,13 +78,13 @@ class Txn:
         """Record the intent to create generation `generation` of a resource; returns the intent id."""
         self._x(
             "INSERT INTO resources (address, kind, target, provider, parent, generation, fingerprint, spec, "
-            "attrs, lifecycle, protect, status, remote_id, detail, created_at, updated_at, serial) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting', NULL, '{}', ?, ?, ?) "
+            "attrs, lifecycle, protect, status, remote_id, detail, created_at, updated_at, serial, service) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting', NULL, '{}', ?, ?, ?, ?) "
             "ON CONFLICT(address) DO UPDATE SET kind=excluded.kind, target=excluded.target, "
             "provider=excluded.provider, parent=excluded.parent, generation=excluded.generation, "
             "fingerprint=excluded.fingerprint, spec=excluded.spec, attrs=excluded.attrs, "
             "lifecycle=excluded.lifecycle, protect=excluded.protect, status='submitting', remote_id=NULL, "
-            "detail='{}', updated_at=excluded.updated_at, serial=excluded.serial",
+            "detail='{}', updated_at=excluded.updated_at, serial=excluded.serial, service=excluded.service",
             (
                 d.address,
                 d.kind,
@@ -100,13 +100,16 @@ class Txn:
                 self.now,
                 self.now,
                 self.serial,
+                d.service or None,
             ),
         )
         self._x(
             "INSERT INTO generations (address, generation, kind, fingerprint, spec, token, parent_remote_id, "
-            "status, origin, apply_id, created_at, serial) VALUES (?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?, ?) "
+            "status, origin, apply_id, created_at, serial, service) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?) "
             "ON CONFLICT(address, generation) DO UPDATE SET status='submitting', token=excluded.token, "
-            "parent_remote_id=excluded.parent_remote_id, apply_id=excluded.apply_id, serial=excluded.serial",
+            "parent_remote_id=excluded.parent_remote_id, apply_id=excluded.apply_id, serial=excluded.serial, "
+            "service=excluded.service",
             (
                 d.address,
                 generation,
@@ -119,6 +122,7 @@ class Txn:
                 run_id,
                 self.now,
                 self.serial,
+                d.service or None,
             ),
         )
         cur = self._x(

@@ -74,10 +74,10 @@ def test_apply_wait_results_and_nothing_twice(tmp_path: Path, emulate: Emulate, 
     waited = cli("wait", "-m", str(m), "--timeout", "60")
     assert waited.code == 0, waited.out + waited.err
     assert "All selected resources have finished." in waited.out
-    refreshed = cli("refresh", "-m", str(m))  # the session, closed by apply, ends once its jobs have
+    assert statuses(cli, m)["session.calibration"] == "succeeded"  # wait waited for the session too
+    refreshed = cli("refresh", "-m", str(m))  # so nothing is left that can still change
     assert refreshed.code == 0
-    assert "Refreshed 1 resource(s) in 1 request(s): 1 changed, 0 still running." in refreshed.out
-    assert statuses(cli, m)["session.calibration"] == "succeeded"
+    assert "Refreshed 0 resource(s) in 0 request(s): 0 changed, 0 still running." in refreshed.out
     bell = json.loads(cli("results", "job.bell", "-m", str(m), "--json").out)
     assert sum(bell["counts"].values()) == bell["shots"] == 500
     assert set(bell["counts"]) <= {"00", "11"}

@@ -292,3 +292,34 @@ def test_a_running_workload_removed_from_the_manifest_is_cancelled(
         assert held["status"] == "CANCELED"
     finally:
         server.stop()
+
+
+def test_the_service_a_resource_lives_on_is_part_of_its_identity(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bug: pointing a target at another service planned "no changes", so one service's results passed for
+    another's. Now plan says the recorded generation lives elsewhere and replaces it there, leaving it be."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    shutil.copytree(EXAMPLES / "circuits", tmp_path / "circuits")
+    first, second = emulators.start("azure", faults=Faults(queue_delay=3600)), emulators.start("azure")
+    try:
+        case, m = CASES["azure"], tmp_path / "m.yaml"
+        m.write_text(case.manifest(first.url))
+        assert cli("apply", str(m), "--yes").code == 0
+        old = remote_id(cli, m, "job.j")
+        m.write_text(case.manifest(second.url))
+        (moved,) = plan(cli, m)
+        assert moved["action"] == "replace"
+        assert moved["reason"].startswith(
+            f'the recorded generation lives on another service (azure {{"endpoint":"{first.url}",'
+        )
+        assert f'than target \'t\' now points at (azure {{"endpoint":"{second.url}",' in moved["reason"]
+        assert cli("apply", str(m), "--yes").code == 0
+        new = remote_id(cli, m, "job.j")
+        assert remote(second.url, "azure", new)["tags"] == ["a"]  # created on the service the target names now
+        assert remote(first.url, "azure", old)["status"] == "Waiting"  # the old one was left alone, not cancelled
+        assert plan(cli, m) == []
+    finally:
+        first.stop()
+        second.stop()
