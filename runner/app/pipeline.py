@@ -11,7 +11,7 @@ from typing import Any
 
 from runner import providers
 from runner.app.common import environment, opened, pool_for, reach, same_project, state_path
-from runner.applying import reconcile, reruns
+from runner.applying import duplicates, reconcile, reruns
 from runner.applying.execute import Report, execute
 from runner.applying.provenance import run_info
 from runner.domain.events import Emit
@@ -99,6 +99,11 @@ class Planned:
     findings: tuple[reconcile.Finding, ...] = ()
     refreshed: drift.Refreshed = field(default_factory=lambda: drift.Refreshed((), {}))
     options: Options = field(default_factory=Options)
+    swept: duplicates.Sweep = field(default_factory=duplicates.Sweep)  # what a paused run may have sent twice
+
+    def has_work(self) -> bool:
+        """Whether apply would do anything: changes, or duplicates to cancel."""
+        return self.plan.has_changes() or bool(self.swept.duplicates)
 
     def estimates(self) -> list[cost.Estimate]:
         """Cost of what this plan would submit (creates and replaces)."""
@@ -115,6 +120,8 @@ class Planned:
         """The documented `plan --json` document (docs/plan-format.md)."""
         doc = planfile.plan_json(self.plan, self.expansion, self.snapshot, self.findings, self.refreshed.drift)
         doc["cost"] = cost.section_json(self.estimates(), self.expansion.budget)
+        doc["duplicates"] = [d.as_json() for d in self.swept.duplicates]
+        doc["duplicates_unchecked"] = list(self.swept.unchecked)
         return doc
 
 
@@ -149,14 +156,24 @@ def _planned(expansion: Expansion, path: str, pool: ProviderPool, options: Optio
     same_project(snap.project, expansion.project, snap.path)
     found: list[reconcile.Finding] = []
     refreshed = drift.Refreshed((), {})
+    swept = duplicates.Sweep()
     if snap.exists:
         with opened(path) as st:
             pool.reach(reach(st, expansion))
             found = reconcile.findings(st, pool, expansion.programs)
+            swept = _sweep(st, pool, expansion, found)
             if options.refresh:
                 refreshed = drift.detect(st, pool)
     plan_ = _diff(expansion, snap.resources, options, found, refreshed)
-    return Planned(plan_, expansion, snap, tuple(found), refreshed, options)
+    return Planned(plan_, expansion, snap, tuple(found), refreshed, options, swept)
+
+
+def _sweep(st: Store, pool: ProviderPool, expansion: Expansion, found: Sequence[reconcile.Finding]) -> duplicates.Sweep:
+    """Duplicates of stale sends, and the extra copies reconciliation found of an adopted create."""
+    adopted = {f.found.remote_id for f in found if f.outcome == reconcile.ADOPTED and f.found is not None}
+    swept = duplicates.sweep(st, pool, expansion.programs, adopted)
+    extra = tuple(duplicates.from_findings(found, st))
+    return duplicates.Sweep(swept.duplicates + extra, swept.unchecked, swept.closable)
 
 
 def mutable(provider: str, kind: Kind) -> frozenset[Attribute]:
@@ -234,11 +251,21 @@ def apply(
         with opened(path, project=expansion.project, create=True) as st, st.lease("apply", lock_timeout) as held:
             _unchanged_since(st, planned.snapshot, path)
             pool.reach(reach(st, expansion))
-            fresh = _settle(st, planned)
+            fresh = _settle(st, planned)  # adoptions first: an adopted object is never a duplicate
+            swept = _sweep(st, pool, expansion, planned.findings)  # again: a stale holder may have woken up
+            cancelled = duplicates.settle(st, pool, swept, emit, held)
             info = run_info(target, expansion.manifest_digest, files=_program_files(expansion))
-            return execute(
+            report = execute(
                 fresh, expansion, st, pool, emit=emit, info=info, parallelism=parallelism, stop=stop, lease=held
             )
+            return _with_failures(report, cancelled)
+
+
+def _with_failures(report: Report, failures: list[str]) -> Report:
+    if failures:
+        report.failures[:0] = failures
+        report.outcome = "failed"
+    return report
 
 
 def _program_files(expansion: Expansion) -> list[str]:
@@ -247,9 +274,10 @@ def _program_files(expansion: Expansion) -> list[str]:
 
 
 def _settles(planned: Planned) -> bool:
-    """Findings and drift apply must record even when nothing else changes."""
+    """Findings, drift and duplicates apply must act on even when nothing else changes."""
     adopted = any(f.outcome in (reconcile.ADOPTED, reconcile.ABSENT) for f in planned.findings)
-    return adopted or any(d.what in ("status", "closed") for d in planned.refreshed.drift)
+    dups = bool(planned.swept.duplicates or planned.swept.closable)
+    return adopted or dups or any(d.what in ("status", "closed") for d in planned.refreshed.drift)
 
 
 def _unchanged_since(st: Store, first: Snapshot, path: str) -> None:

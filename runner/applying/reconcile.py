@@ -93,7 +93,7 @@ def _settle(
         if parent.outcome != ADOPTED or parent.found is None:
             return Finding(**base, outcome=UNKNOWN, message=f"waits for {parent.address} to be settled")
         gen = {**gen, "parent_remote_id": parent.found.remote_id}
-    sub = _submission(rec, gen, intent, programs)
+    sub = submission_for(rec, gen, intent, programs)
     since = _epoch(intent["created_at"])
     try:
         provider = pool.get(rec.target)
@@ -123,6 +123,18 @@ def _settle(
     if not found:
         return Finding(**base, outcome=ABSENT, message="the interrupted create did not happen: it will be submitted")
     ids = tuple(o.remote_id for o in found)
+    if rec.kind != "batch_job":  # one token, one create: the others were sent again by a run that lost its lease
+        kept = next((o for o in found if not o.terminal), found[0])
+        others = tuple(i for i in ids if i != kept.remote_id)
+        return Finding(
+            **base,
+            outcome=ADOPTED,
+            found=kept,
+            candidates=others,
+            parent_remote_id=gen.get("parent_remote_id"),
+            message=f"the interrupted create did happen, {len(ids)} times: adopted {kept.remote_id}; duplicate "
+            f"remote object(s) {', '.join(others)}: will cancel",
+        )
     return Finding(
         **base,
         outcome=AMBIGUOUS,
@@ -132,7 +144,7 @@ def _settle(
     )
 
 
-def _submission(
+def submission_for(
     rec: Recorded, gen: Mapping[str, Any], intent: Mapping[str, Any], programs: Mapping[str, Program]
 ) -> Submission:
     spec = gen["spec"]

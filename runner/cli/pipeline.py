@@ -137,7 +137,7 @@ def plan(
     refused = planned.over_budget()
     if refused:
         raise BudgetExceededError(refused)
-    if detailed_exitcode and planned.plan.has_changes():
+    if detailed_exitcode and planned.has_work():
         return int(ExitCode.CHANGES)
     return 0
 

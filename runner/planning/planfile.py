@@ -83,11 +83,8 @@ def _desired_json(d: Desired) -> dict[str, Any]:
 
 def save(path: str, planned: Any) -> None:
     """Write a plan file (from an api.Planned) that `runner apply PLANFILE` can execute."""
-    plan, expansion = planned.plan, planned.expansion
-    from runner.planning import cost
-
-    document = plan_json(plan, expansion, planned.snapshot, planned.findings, planned.refreshed.drift)
-    document["cost"] = cost.section_json(planned.estimates(), expansion.budget)
+    expansion = planned.expansion
+    document = planned.as_json()
     document[MARKER] = 1
     document["payload"] = {
         "project": expansion.project,

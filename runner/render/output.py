@@ -162,6 +162,10 @@ def planned_text(manifest: str, planned: Planned) -> str:
     if planned.refreshed.drift:
         lines = "\n".join(f"  ~ {d.address}: {d.message}" for d in planned.refreshed.drift)
         text = f"Changed outside runner (not a planned change):\n{lines}\n\n{text}"
+    if planned.swept.duplicates or planned.swept.unchecked:
+        found = [f"  ! {d.describe()}" for d in planned.swept.duplicates]
+        found += [f"  ? {line}" for line in planned.swept.unchecked]
+        text = "Sent twice by a run that lost the state lock:\n" + "\n".join(found) + f"\n\n{text}"
     if planned.findings:
         lines = "\n".join(f"  {line}" for line in reconcile.describe(list(planned.findings)))
         text = f"Reconciliation of interrupted submissions:\n{lines}\n\n{text}"

@@ -98,6 +98,7 @@ class Lease:
         self.owner = f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.fence: int | None = None
         self.took_over: Holder | None = None
+        self.stale: Holder | None = None  # a holder taken over that may still be alive (paused, not killed)
         self.valid_until = 0.0  # on the `uptime` clock: until when this process can prove the lease is its own
         self.lost = False
         self._stop = threading.Event()
@@ -144,6 +145,8 @@ class Lease:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(fence),),
             )
+            if holder is not None and not _gone(holder):
+                note_stale_sends(conn, holder, now)  # it may wake up and send what it had started
             conn.execute(
                 "INSERT OR REPLACE INTO lock (id, owner, host, pid, ns, operation, acquired_at, heartbeat_at, "
                 "expires_at, fence) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -164,6 +167,7 @@ class Lease:
             raise
         conn.execute("COMMIT")
         self.took_over = holder
+        self.stale = holder if holder is not None and not _gone(holder) else None
         self.fence = self.state.fence = fence
         self.valid_until = started + self.ttl
         return None
@@ -206,8 +210,29 @@ class Lease:
         self.release()
 
 
-def force_unlock(conn: sqlite3.Connection) -> Holder | None:
-    """Remove whatever lease is recorded; returns who held it."""
-    holder = read_holder(conn)
-    conn.execute("DELETE FROM lock WHERE id = 1")
+def force_unlock(conn: sqlite3.Connection, now: float | None = None) -> Holder | None:
+    """Remove whatever lease is recorded; returns who held it. Its open intents are noted as stale sends."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        holder = read_holder(conn)
+        if holder is not None and not _gone(holder):
+            note_stale_sends(conn, holder, time.time() if now is None else now)
+        conn.execute("DELETE FROM lock WHERE id = 1")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
     return holder
+
+
+def note_stale_sends(conn: sqlite3.Connection, holder: Holder, now: float) -> None:
+    """Inside a transaction: every open intent may still be sent by `holder`, which lost the lease alive."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "stale_sends" not in tables:  # a state file before migration 4, opened to read: nothing to note in
+        return
+    conn.execute(
+        "INSERT INTO stale_sends (token, address, generation, intent_id, stale_owner, stale_host, stale_pid, "
+        "stale_ns, noted_at, noted_epoch) SELECT token, address, generation, id, ?, ?, ?, ?, ?, ? "
+        "FROM intents WHERE state = 'open'",
+        (holder.owner, holder.host, holder.pid, holder.ns, iso(now), now),
+    )

@@ -126,6 +126,26 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE resources ADD COLUMN service TEXT;
     ALTER TABLE generations ADD COLUMN service TEXT;
     """,
+    # 4: creates a lease holder may still send after losing its lease (it was paused, not killed): the next runs
+    # look for remote objects carrying their tokens, keep one and cancel the others
+    4: """
+    CREATE TABLE stale_sends (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        token TEXT NOT NULL,
+        address TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        intent_id INTEGER,
+        stale_owner TEXT NOT NULL,
+        stale_host TEXT NOT NULL,
+        stale_pid INTEGER NOT NULL,
+        stale_ns TEXT NOT NULL,
+        noted_at TEXT NOT NULL,
+        noted_epoch REAL NOT NULL,
+        closed_at TEXT,
+        closed_reason TEXT
+    );
+    CREATE INDEX stale_sends_open ON stale_sends(closed_at);
+    """,
 }
 
 LATEST = max(MIGRATIONS)

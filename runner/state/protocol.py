@@ -56,6 +56,7 @@ class Held(Protocol):
     owner: str  # who holds it, as the lock conflict message names it: user@host:pid:nonce
     fence: int | None
     took_over: Holder | None
+    stale: Holder | None  # the holder taken over, when it may still be alive (its open intents became stale sends)
 
     def release(self) -> None:
         """Let go (only if it is still ours)."""
@@ -139,6 +140,10 @@ class Store(Protocol):
         ...
 
     def open_intents(self) -> list[dict[str, Any]]: ...
+
+    def stale_sends(self) -> list[dict[str, Any]]:
+        """Creates a holder that lost its lease alive may still send: tokens the next runs look for."""
+        ...
 
     # writing
     def transaction(self, *, bump: bool = True, durable: bool = False) -> AbstractContextManager[Txn]:

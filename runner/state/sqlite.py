@@ -225,6 +225,13 @@ class SqliteStore:
         )
         return [{**dict(r), "lifecycle": shared(r["lifecycle"])} for r in rows]
 
+    def stale_sends(self) -> list[dict[str, Any]]:
+        """Open stale sends (noted when a lease was taken from a holder that may still be alive)."""
+        if self.format_version < 4:
+            return []
+        rows = self.conn.execute("SELECT * FROM stale_sends WHERE closed_at IS NULL ORDER BY id")
+        return [dict(r) for r in rows]
+
     def open_intents(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM intents WHERE state = 'open' ORDER BY id")
         return [decode(dict(r), "detail") for r in rows]
@@ -269,7 +276,7 @@ class SqliteStore:
         return read_holder(self.conn)
 
     def force_unlock(self) -> Holder | None:
-        return force_unlock(self.conn)
+        return force_unlock(self.conn, self.clock())
 
 
 def _initialise(conn: sqlite3.Connection, clock: Clock) -> None:

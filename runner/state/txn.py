@@ -286,3 +286,7 @@ class Txn:
             (key, target, provider, self.now, text),
         )
         return key
+
+    def close_stale_send(self, stale_id: int, reason: str) -> None:
+        """Stop looking for duplicates of a stale send: its holder is gone, or long enough has passed."""
+        self._x("UPDATE stale_sends SET closed_at = ?, closed_reason = ? WHERE id = ?", (self.now, reason, stale_id))

@@ -70,17 +70,22 @@ def test_not_found_is_submitted_again_with_the_same_generation(tmp_path: Path) -
     assert st.open_intents() == [] and rec is not None and rec.generation == 1
 
 
-def test_several_candidates_block_the_address(tmp_path: Path) -> None:
+def test_several_objects_under_one_token_keep_one_and_name_the_others_as_duplicates(tmp_path: Path) -> None:
+    """One token is one create: a second object carrying it was sent again by a run that lost its lease."""
+    from runner.applying import duplicates
+
     st = interrupted(tmp_path)
-    fake_provider.FOUND["tok-a"] = [Observation("r-1", "running"), Observation("r-2", "running")]
+    fake_provider.FOUND["tok-a"] = [Observation("r-1", "succeeded"), Observation("r-2", "running")]
     found, changes = plan_after(st)
-    message = (
-        "2 remote candidates carry its token (r-1, r-2); not submitting again. "
-        "Keep one with `runner import` and cancel the others"
+    assert [(f.outcome, f.found.remote_id if f.found else None, f.candidates) for f in found] == [
+        ("adopted", "r-2", ("r-1",))  # the live one is kept
+    ]
+    assert found[0].message == (
+        "the interrupted create did happen, 2 times: adopted r-2; duplicate remote object(s) r-1: will cancel"
     )
-    assert changes == [("job.a", "noop", f"blocked: {message}")]
-    reconcile.record(st, found)
-    assert len(st.open_intents()) == 1  # still open: the next run asks again
+    assert changes == [("job.a", "noop", "unchanged")]
+    dups = duplicates.from_findings(found, st)
+    assert [(d.address, d.remote_id, d.token) for d in dups] == [("job.a", "r-1", "tok-a")]
 
 
 def test_unreachable_provider_blocks_instead_of_resubmitting(tmp_path: Path) -> None:

@@ -162,6 +162,7 @@ jobs:
 @pytest.fixture
 def plan_documents(examples: Path, cli: Cli) -> tuple[dict[str, Any], dict[str, Any]]:
     """A real `plan --json` document with every section filled, and the saved plan made with it."""
+    from runner.applying.duplicates import Duplicate
     from runner.applying.reconcile import Finding
     from runner.planning.drift import Drift
 
@@ -176,6 +177,8 @@ def plan_documents(examples: Path, cli: Cli) -> tuple[dict[str, Any], dict[str, 
     doc["drift"] = [Drift("job.bell", "status", "running", "cancelled", "running -> cancelled").as_json()]
     finding = Finding("job.pair", 1, 7, "ambiguous", "found twice", candidates=("a", "b"))
     doc["reconciliation"] = [finding.as_json()]
+    doc["duplicates"] = [Duplicate("job.pair", "job", "sim", "r-2", "tok", "me@host:1:abc").as_json()]
+    doc["duplicates_unchecked"] = ["workload.w: pasqal keeps nothing runner can find a workload by"]
     return doc, json.loads(Path("saved.json").read_text())
 
 
