@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from runner.domain.model import Attrs, Program
+from runner.domain.model import Attrs, Program, Target
 
 # Our own status vocabulary; providers map theirs onto it and keep the raw text too.
 PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED = "pending", "running", "succeeded", "failed", "cancelled"
@@ -26,6 +26,9 @@ class ProviderSpec:
     credentials: tuple[frozenset[str], ...] = ()
     multi_program: bool = False
     description: str = ""
+    capacity: Callable[[Target], int | None] = lambda target: None
+    """Most qubits a program may use on a target (the simulator's limit, a device's published size);
+    None where runner knows no limit. Checked by validate, before anything is sent or simulated."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""OpenQASM 2 and 3 programs: version detection, parsing into qiskit circuits, inspection."""
+"""OpenQASM 2 and 3 programs: version detection, parsing into qiskit circuits, inspection.
+
+Every parse is bounded first (runner.quantum.bounds): declared qubits and bits, the operations a
+program expands to, and the length of OpenQASM 3 text, whose parser is slow; a program past a
+limit of runner.manifest.limits is a located ProgramError before qiskit allocates anything.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+from runner.manifest.limits import MAX_QASM3_BYTES
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -58,9 +65,21 @@ def parse(text: str, include_dir: str | None = None) -> QuantumCircuit:
     raise ProgramError(f"unsupported OpenQASM version {version} (use 2 or 3)")
 
 
+def _bounded(check: Any, *args: Any) -> None:
+    from runner.quantum.bounds import TooLarge
+
+    try:
+        check(*args)
+    except TooLarge as exc:
+        raise ProgramError(exc.message, exc.line, exc.column) from None
+
+
 def _parse2(text: str, include_dir: str | None) -> QuantumCircuit:
     import qiskit.qasm2
 
+    from runner.quantum.bounds import check_qasm2
+
+    _bounded(check_qasm2, text, include_dir)
     paths = (include_dir,) if include_dir else ()
     try:
         return qiskit.qasm2.loads(
@@ -73,12 +92,28 @@ def _parse2(text: str, include_dir: str | None) -> QuantumCircuit:
 
 
 def _parse3(text: str) -> QuantumCircuit:
-    import qiskit.qasm3
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_QASM3_BYTES:
+        raise ProgramError(
+            f"OpenQASM 3 text of {size:,} bytes is longer than runner parses ({MAX_QASM3_BYTES:,} bytes: "
+            "its parser reads about 50 KB/s); split the program or write it as OpenQASM 2"
+        )
+    import openqasm3
+    import qiskit_qasm3_import
 
+    from runner.quantum.bounds import check_qasm3
+
+    # what qiskit.qasm3.loads does, in two steps, so the syntax tree is measured before it is built
     try:
-        return qiskit.qasm3.loads(text)
+        tree = openqasm3.parse(text)
+    except Exception as exc:  # the parser raises several unrelated types
+        raise _qasm3_error(exc) from None
+    _bounded(check_qasm3, tree)
+    try:
+        circuit: QuantumCircuit = qiskit_qasm3_import.convert(tree)
     except Exception as exc:  # the importer raises several unrelated types
         raise _qasm3_error(exc) from None
+    return circuit
 
 
 def _qasm3_error(exc: BaseException) -> ProgramError:

@@ -1,3 +1,6 @@
+import time
+from pathlib import Path
+
 import pytest
 from conftest import BELL, ROTATION
 
@@ -33,3 +36,101 @@ def test_parse_errors_carry_positions(text: str, line: int, column: int, message
 
 def test_nonstandard_includes_are_listed() -> None:
     assert qasm.includes('OPENQASM 2.0;\ninclude "qelib1.inc";\ninclude "mine.inc";\n') == ["mine.inc"]
+
+
+# limits: measured before qiskit builds anything ----------------------------------------------------
+TOO_WIDE = "the program needs {} qubits; runner reads programs of at most 4,096"
+TOO_LONG = (
+    "the program expands to more than 200,000 operations (gate definitions inlined, loops unrolled, "
+    "registers broadcast); runner reads programs up to that size"
+)
+Q2 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
+Q3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\n'
+
+
+def nested_gates(depth: int, version: int) -> str:
+    """g0 is ten x gates; each g(i) calls g(i-1) ten times: g(depth-1) expands to 10^depth operations."""
+    head = Q2 + "qreg q[1];\ncreg c[1];\n" if version == 2 else Q3 + "qubit[1] q;\nbit[1] c;\n"
+    lines = ["gate g0 a { " + "x a; " * 10 + "}"]
+    lines += [f"gate g{i} a {{ " + f"g{i - 1} a; " * 10 + "}" for i in range(1, depth)]
+    measure = "measure q -> c;" if version == 2 else "c = measure q;"
+    return head + "\n".join(lines) + f"\ng{depth - 1} q[0];\n{measure}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [
+        (Q2 + "qreg q[2000000000];\ncreg c[2];\n", 3, 1, TOO_WIDE.format("2,000,000,000")),
+        (Q2 + "qreg a[4000];\nqreg b[97];\n", 4, 1, TOO_WIDE.format("4,097")),
+        (
+            Q2 + "qreg q[1];\ncreg c[99999999999999999999];\n",
+            4,
+            1,
+            "the program needs more than 1,000,000,000,000,000 bits; runner reads programs of at most 4,096",
+        ),
+        (Q3 + "qubit[99999999] q;\n", 3, 1, TOO_WIDE.format("99,999,999")),
+        (Q3 + "qubit[2 ** 40] q;\n", 3, 1, TOO_WIDE.format("1,099,511,627,776")),
+        (Q3 + "qubit[10 ** 10 ** 8] q;\n", 3, 1, TOO_WIDE.format("more than 1,000,000,000,000,000")),
+        (Q3 + "bit[1] c;\nh $99999999;\n", 4, 3, TOO_WIDE.format("100,000,000")),
+        (
+            Q3 + "qubit[2] q;\nbit[99999999] c;\n",
+            4,
+            1,
+            "the program needs 99,999,999 bits; runner reads programs of at most 4,096",
+        ),
+        (nested_gates(10, 2), 15, 1, TOO_LONG),
+        (nested_gates(10, 3), 10, 25, TOO_LONG),
+        (Q3 + "qubit[2] q;\nfor int i in [0:999999999] { h q[0]; }\n", 4, 1, TOO_LONG),
+        (Q3 + "qubit[2] q;\nfor int i in [0:999] { for int j in [0:999] { h q[0]; } }\n", 4, 1, TOO_LONG),
+        (Q2 + "qreg q[4000];\n" + "h q;\n" * 51, 54, 1, TOO_LONG),
+        (
+            Q3 + "qubit[12] q;\ngate big a, b, c, d, e, f, g, h, i, j, k, l { " + "cx a, b; " * 50 + "}\n"
+            "pow(2) @ big q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11];\n",
+            5,
+            1,
+            TOO_LONG,
+        ),
+        (Q3 + "qubit[2] q;\nctrl(999999999) @ x q[0], q[1];\n", 4, 1, TOO_LONG),
+        (
+            Q3 + "qubit[2] q;\nfor int i in [0:n] { h q[0]; }\n",
+            4,
+            15,
+            "a for loop's range must have constant whole-number bounds",
+        ),
+    ],
+)
+def test_programs_past_a_limit_are_refused_where_they_pass_it(text: str, line: int, column: int, message: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(qasm.ProgramError) as caught:
+        qasm.parse(text)
+    assert (caught.value.line, caught.value.column, caught.value.message) == (line, column, message)
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_programs_within_the_limits_parse(version: int) -> None:
+    info = qasm.inspect(nested_gates(4, version))  # 10,000 operations
+    assert (info.num_qubits, info.num_clbits, info.measures) == (1, 1, True)
+    loop = Q3 + "qubit[2] q;\nbit[2] c;\nfor int i in [0:9999] { h q[0]; cx q[0], q[1]; }\nc = measure q;\n"
+    assert qasm.inspect(loop).num_qubits == 2
+    assert qasm.inspect(Q2 + "qreg q[4096];\ncreg c[4096];\nh q;\nmeasure q -> c;\n").num_qubits == 4096
+
+
+def test_gates_defined_in_an_include_count(tmp_path: Path) -> None:
+    (tmp_path / "bomb.inc").write_text("\n".join(nested_gates(10, 2).splitlines()[4:-2]) + "\n")
+    text = Q2 + 'include "bomb.inc";\nqreg q[1];\ng9 q[0];\n'
+    with pytest.raises(qasm.ProgramError) as caught:
+        qasm.parse(text, str(tmp_path))
+    assert (caught.value.line, caught.value.column, caught.value.message) == (5, 1, TOO_LONG)
+
+
+def test_long_openqasm3_text_is_refused_before_it_is_parsed() -> None:
+    text = Q3 + "qubit[2] q;\n" + "// padding\n" * 60_000
+    started = time.perf_counter()
+    with pytest.raises(qasm.ProgramError) as caught:
+        qasm.parse(text)
+    assert time.perf_counter() - started < 0.1
+    assert caught.value.message == (
+        f"OpenQASM 3 text of {len(text):,} bytes is longer than runner parses (524,288 bytes: its parser reads "
+        "about 50 KB/s); split the program or write it as OpenQASM 2"
+    )
