@@ -201,8 +201,8 @@ def type_of(s: Mapping[str, Any]) -> str:
         return f"`{json.dumps(s['const'])}`"
     if "enum" in s:
         return "one of " + ", ".join(f"`{v}`" for v in s["enum"])
-    if "if" in s and "then" in s and "else" in s:
-        return f"{type_of(s['then'])} or {type_of(s['else'])}"
+    if "if" in s and "then" in s and "else" in s:  # a matrix axis: a mapping (then) or else a list
+        return f"{type_of({'type': 'array', **s['else']})} or {type_of(s['then'])}"
     if "oneOf" in s and not _required_only(s["oneOf"]):
         return " or ".join(type_of(alt) for alt in s["oneOf"])
     kind = s.get("type")

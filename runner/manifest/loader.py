@@ -62,30 +62,42 @@ def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | Non
     source = parse(text, path)
     if source.data is None:
         raise ManifestError(source.problems)
-    from runner.manifest import verdicts
-
     unresolved, resolved = interpolate.targets(source, os.environ if env is None else env)
-    early = source.problems + unresolved
-    root = verdicts.cache_root(env) if env is not None else None
-    digest = digest_bytes(raw)
-    # a verdict holds for this text with these resolved settings: ${VAR} makes the text alone not enough
-    verdict = digest_bytes(raw + json.dumps(resolved, sort_keys=True).encode()) if resolved else digest
-    clean = not early and verdicts.known_valid(root, verdict, schema.schema_digest())
-    found = [] if clean else schema.check_paths(source)
-    if not found and not early and not clean:
-        verdicts.remember_valid(root, verdict, schema.schema_digest())
-    taken = {p.location for p in early}  # a value already reported is not reported again by the schema
-    problems = early + [p for _, p in found if p.location not in taken]
+    found = _schema_problems(source, raw, resolved, env, known_bad=bool(source.problems or unresolved))
+    stale = {p.location for p in unresolved}  # a setting left unresolved is reported once, naming its variable
+    reported = stale | {p.location for p in source.problems}
+    problems = source.problems + unresolved + [p for _, p in found if p.location not in reported]
     if not isinstance(source.data, dict) or any(len(path) == 0 for path, _ in found):
         raise ManifestError(problems)
-    broken = {_broken_part(path) for path, _ in found}
+    broken = {_broken_part(path) for path, p in found if p.location not in stale}
+    from runner.manifest import verdicts
+
     builder = _Builder(source, path, broken, check_programs, verdicts.cache_dir(env) if env is not None else None)
-    manifest = builder.build(digest)
-    problems += builder.problems + builder.reader.problems
-    problems += semantic.check(manifest, source, builder.broken, builder.reader)
+    manifest = builder.build(digest_bytes(raw))
+    later = (
+        builder.problems + builder.reader.problems + semantic.check(manifest, source, builder.broken, builder.reader)
+    )
+    problems += [p for p in later if p.location not in stale]
     if problems:
         raise ManifestError(problems)
     return manifest
+
+
+def _schema_problems(
+    source: Source, raw: bytes, resolved: Mapping[str, Any], env: Mapping[str, str] | None, known_bad: bool
+) -> list[tuple[Path, Problem]]:
+    """Schema problems with their paths; none when this text (and these resolved settings) passed before."""
+    from runner.manifest import verdicts
+
+    root = verdicts.cache_root(env) if env is not None else None
+    # with ${VAR} in settings the text alone does not decide the verdict: the resolved values are part of it
+    key = digest_bytes(raw + json.dumps(resolved, sort_keys=True).encode()) if resolved else digest_bytes(raw)
+    if not known_bad and verdicts.known_valid(root, key, schema.schema_digest()):
+        return []
+    found = schema.check_paths(source)
+    if not found and not known_bad:
+        verdicts.remember_valid(root, key, schema.schema_digest())
+    return found
 
 
 _SECTIONS = ("targets", "sessions", "jobs", "batches", "workloads")

@@ -24,6 +24,7 @@ from typing import Any
 
 from runner.manifest.limits import MAX_CLBITS, MAX_OPERATIONS, MAX_PROGRAM_BYTES, MAX_QUBITS
 
+RULES = "1"  # bump when what is counted changes: cached verdicts made under other rules are dropped
 _STANDARD_INCLUDES = {"qelib1.inc", "stdgates.inc"}
 _TOKENS = re.compile(
     r"\s+|//[^\n]*|/\*.*?(?:\*/|\Z)|\"[^\"]*\"?|[A-Za-z_][A-Za-z0-9_]*"
