@@ -57,6 +57,8 @@ def includes(text: str) -> list[str]:
 
 def parse(text: str, include_dir: str | None = None) -> QuantumCircuit:
     """Parse with the loader the header asks for; errors become ProgramError with a position."""
+    if not _COMMENTS.sub("", text).strip():
+        raise ProgramError("the program is empty")
     version = version_of(text)
     if version == 2:
         return _parse2(text, include_dir)
@@ -98,22 +100,78 @@ def _parse3(text: str) -> QuantumCircuit:
             f"OpenQASM 3 text of {size:,} bytes is longer than runner parses ({MAX_QASM3_BYTES:,} bytes: "
             "its parser reads about 50 KB/s); split the program or write it as OpenQASM 2"
         )
-    import openqasm3
     import qiskit_qasm3_import
 
     from runner.quantum.bounds import check_qasm3
 
     # what qiskit.qasm3.loads does, in two steps, so the syntax tree is measured before it is built
-    try:
-        tree = openqasm3.parse(text)
-    except Exception as exc:  # the parser raises several unrelated types
-        raise _qasm3_error(exc) from None
+    tree = _syntax_tree(text)
     _bounded(check_qasm3, tree)
     try:
         circuit: QuantumCircuit = qiskit_qasm3_import.convert(tree)
     except Exception as exc:  # the importer raises several unrelated types
         raise _qasm3_error(exc) from None
     return circuit
+
+
+def _syntax_tree(text: str) -> Any:
+    """openqasm3.parse, minus ANTLR's console listeners: they print some syntax errors to stderr.
+
+    Built from the parser module's own lexer and parser classes; an openqasm3 without them gets
+    openqasm3.parse itself (correct, only noisier on stderr).
+    """
+    import openqasm3.parser as reference
+
+    lexer_class, parser_class = getattr(reference, "qasm3Lexer", None), getattr(reference, "qasm3Parser", None)
+    try:
+        if lexer_class is None or parser_class is None:
+            return reference.parse(text)
+        from antlr4 import CommonTokenStream, InputStream, RecognitionException
+        from antlr4.error.Errors import ParseCancellationException
+        from antlr4.error.ErrorStrategy import BailErrorStrategy
+
+        lexer = lexer_class(InputStream(text))
+        parser = parser_class(CommonTokenStream(lexer))
+        for recognizer in (lexer, parser):
+            recognizer.removeErrorListeners()
+            recognizer.addErrorListener(_RaisingListener())
+        parser._errHandler = BailErrorStrategy()  # stop at the first error instead of guessing past it
+        try:
+            program = parser.program()
+        except ParseCancellationException as exc:  # the bail strategy wraps the recognition error
+            raise _at_token(exc.args[0] if exc.args else None) from None
+        except RecognitionException as exc:
+            raise _at_token(exc) from None
+        build: Any = reference.QASMNodeVisitor  # untyped in openqasm3
+        return build().visitProgram(program)
+    except ProgramError:
+        raise
+    except Exception as exc:  # the tree builder raises several unrelated types
+        raise _qasm3_error(exc) from None
+
+
+def _at_token(recognition: Any) -> ProgramError:
+    token = getattr(recognition, "offendingToken", None)
+    if token is None:
+        return ProgramError("syntax error")
+    return ProgramError(f"syntax error at '{token.text}'", token.line, token.column + 1)
+
+
+class _RaisingListener:
+    """An ANTLR error listener that turns the first syntax error into a located ProgramError."""
+
+    def syntaxError(self, recognizer: Any, symbol: Any, line: int, column: int, message: str, exc: Any) -> None:
+        text = getattr(symbol, "text", None)
+        raise ProgramError(f"syntax error at '{text}'" if text else f"syntax error: {message}", line, column + 1)
+
+    def reportAmbiguity(self, *args: Any) -> None:
+        return None
+
+    def reportAttemptingFullContext(self, *args: Any) -> None:
+        return None
+
+    def reportContextSensitivity(self, *args: Any) -> None:
+        return None
 
 
 def _qasm3_error(exc: BaseException) -> ProgramError:
