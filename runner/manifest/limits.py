@@ -16,9 +16,14 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_PROGRAM_BYTES = 16 * 1024 * 1024
 """A program file or include (OpenQASM 2, pulser JSON) larger than this is refused unread."""
 
-MAX_QASM3_BYTES = 512 * 1024
-"""OpenQASM 3 text larger than this is refused before parsing: the reference parser (ANTLR's
-Python runtime) reads about 50 KB/s here, so this bounds a parse to about 10 s."""
+MAX_QASM3_BYTES = 128 * 1024
+"""OpenQASM 3 text longer than this is refused before parsing: the reference parser (ANTLR's Python
+runtime) reads about 40 KB/s here and holds about 1 KB per byte read, so this bounds a parse to
+a few seconds and about 150 MB. OpenQASM 2, read by qiskit's compiled parser, is not limited so."""
+
+MAX_NESTING = 64
+"""Brackets ((, [, {) open at once in OpenQASM 3 text: ANTLR recurses per level, and 100,000 nested
+parentheses took it 49 s and 1 GB before it gave up."""
 
 MAX_SECRET_BYTES = 64 * 1024
 """A credential file larger than this is refused (keys and tokens are a few hundred bytes)."""

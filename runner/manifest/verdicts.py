@@ -20,7 +20,7 @@ from functools import cache
 from importlib import metadata
 from typing import Any
 
-from runner.manifest.limits import MAX_CLBITS, MAX_OPERATIONS, MAX_QASM3_BYTES, MAX_QUBITS
+from runner.manifest.limits import MAX_CLBITS, MAX_NESTING, MAX_OPERATIONS, MAX_QASM3_BYTES, MAX_QUBITS
 from runner.quantum import bounds, qasm
 
 
@@ -73,7 +73,7 @@ def _parser_versions() -> str:
         except metadata.PackageNotFoundError:
             found.append(f"{name}=none")
     # a program found valid before a limit existed (or changed) must be measured again
-    found.append(f"bounds={bounds.RULES}:{MAX_QUBITS},{MAX_CLBITS},{MAX_OPERATIONS},{MAX_QASM3_BYTES}")
+    found.append(f"bounds={bounds.RULES}:{MAX_QUBITS},{MAX_CLBITS},{MAX_OPERATIONS},{MAX_QASM3_BYTES},{MAX_NESTING}")
     return ",".join(found)
 
 

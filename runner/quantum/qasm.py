@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from runner.manifest.limits import MAX_QASM3_BYTES
+from runner.manifest.limits import MAX_NESTING, MAX_QASM3_BYTES
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -98,8 +98,9 @@ def _parse3(text: str) -> QuantumCircuit:
     if size > MAX_QASM3_BYTES:
         raise ProgramError(
             f"OpenQASM 3 text of {size:,} bytes is longer than runner parses ({MAX_QASM3_BYTES:,} bytes: "
-            "its parser reads about 50 KB/s); split the program or write it as OpenQASM 2"
+            "its parser is slow); split the program or write it as OpenQASM 2"
         )
+    _shallow(text)
     import qiskit_qasm3_import
 
     from runner.quantum.bounds import check_qasm3
@@ -112,6 +113,22 @@ def _parse3(text: str) -> QuantumCircuit:
     except Exception as exc:  # the importer raises several unrelated types
         raise _qasm3_error(exc) from None
     return circuit
+
+
+def _shallow(text: str) -> None:
+    """Refuse brackets nested deeper than MAX_NESTING, found by a scan before the (recursive) parser runs."""
+    depth, line, column = 0, 1, 0
+    for char in _COMMENTS.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text):
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif char in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                message = f"brackets nested more than {MAX_NESTING} deep; runner reads programs up to that"
+                raise ProgramError(message, line, column)
+        elif char in ")]}":
+            depth = max(0, depth - 1)
 
 
 def _syntax_tree(text: str) -> Any:
@@ -146,6 +163,8 @@ def _syntax_tree(text: str) -> Any:
         return build().visitProgram(program)
     except ProgramError:
         raise
+    except RecursionError:  # a long flat expression (1+1+...+1) recurses once per term
+        raise ProgramError("an expression is too long for the parser: split it") from None
     except Exception as exc:  # the tree builder raises several unrelated types
         raise _qasm3_error(exc) from None
 

@@ -49,7 +49,8 @@ def programs(draw: st.DrawFn) -> str:
     text = "\n".join(lines) + "\n"
     if draw(st.booleans()):  # mangle the text: syntax errors, truncation, odd characters
         at = draw(st.integers(0, len(text)))
-        text = text[:at] + draw(st.sampled_from(["", "[", "}", ";;", "\x00", "é", "9" * 40, "gate"])) + text[at:]
+        noise = ["", "[", "}", ";;", "\x00", "é", "9" * 40, "gate", "(" * 200, "rx(" + "+1" * 20_000 + ") q[0];"]
+        text = text[:at] + draw(st.sampled_from(noise)) + text[at:]
     return text
 
 

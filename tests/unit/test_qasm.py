@@ -125,12 +125,33 @@ def test_gates_defined_in_an_include_count(tmp_path: Path) -> None:
 
 
 def test_long_openqasm3_text_is_refused_before_it_is_parsed() -> None:
-    text = Q3 + "qubit[2] q;\n" + "// padding\n" * 60_000
+    text = Q3 + "qubit[2] q;\n" + "// padding\n" * 12_000
     started = time.perf_counter()
     with pytest.raises(qasm.ProgramError) as caught:
         qasm.parse(text)
     assert time.perf_counter() - started < 0.1
     assert caught.value.message == (
-        f"OpenQASM 3 text of {len(text):,} bytes is longer than runner parses (524,288 bytes: its parser reads "
-        "about 50 KB/s); split the program or write it as OpenQASM 2"
+        f"OpenQASM 3 text of {len(text):,} bytes is longer than runner parses (131,072 bytes: its parser is slow); "
+        "split the program or write it as OpenQASM 2"
     )
+
+
+def test_deep_brackets_are_refused_before_the_recursive_parser_runs() -> None:
+    # 100,000 nested parentheses once took the OpenQASM 3 parser 49 s and 1 GB before it gave up
+    text = Q3 + "qubit[1] q;\nrx(" + "(" * 100_000 + "1" + ")" * 100_000 + ") q[0];\n"
+    started = time.perf_counter()
+    with pytest.raises(qasm.ProgramError) as caught:
+        qasm.parse(text[: 128 * 1024])
+    assert time.perf_counter() - started < 0.5
+    assert (caught.value.line, caught.value.column, caught.value.message) == (
+        4,
+        67,
+        "brackets nested more than 64 deep; runner reads programs up to that",
+    )
+    assert qasm.inspect(Q3 + "qubit[1] q;\nrx(" + "(" * 60 + "1" + ")" * 60 + ") q[0];\n").num_qubits == 1
+
+
+def test_an_expression_too_long_for_the_parser_is_an_error_not_a_crash() -> None:
+    with pytest.raises(qasm.ProgramError) as caught:
+        qasm.parse(Q3 + "qubit[1] q;\nrx(" + "+".join(["1"] * 30_000) + ") q[0];\n")
+    assert caught.value.message == "an expression is too long for the parser: split it"
