@@ -16,7 +16,6 @@ gate on n qubits (qiskit builds its matrix); `ctrl(k) @ g` costs g's size times 
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -26,11 +25,6 @@ from runner.manifest.limits import MAX_CLBITS, MAX_OPERATIONS, MAX_PROGRAM_BYTES
 
 RULES = "1"  # bump when what is counted changes: cached verdicts made under other rules are dropped
 _STANDARD_INCLUDES = {"qelib1.inc", "stdgates.inc"}
-_TOKENS = re.compile(
-    r"\s+|//[^\n]*|/\*.*?(?:\*/|\Z)|\"[^\"]*\"?|[A-Za-z_][A-Za-z0-9_]*"
-    r"|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|->|==|.",
-    re.S,
-)
 _BIG = 10**15  # any count past this is as good as infinite; capping keeps the arithmetic cheap
 _MAX_INCLUDE_DEPTH = 8
 
@@ -86,32 +80,21 @@ def _times(*factors: int) -> int:
     return out
 
 
-# OpenQASM 2: tokens ------------------------------------------------------------------------------
-class _Text:
-    """A program's tokens with their positions."""
+# OpenQASM 2: statements, read lazily -------------------------------------------------------------
+# One statement at a time, each looked at with regular expressions, never a list of all tokens: a
+# 16 MiB program once cost 1.3 GB and 8 s as a token list. Comments are blanked first (newlines
+# kept, so positions stay right). A gate definition is one statement: its body has no braces.
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
+_STATEMENT = re.compile(r"gate\b[^{;]*\{[^}]*\}?|[^;{}]*(?:;|\Z)|[{}]", re.S)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CALL = re.compile(r"[^;}]+")
+_ARGUMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(\[)?")
+_REGISTER = re.compile(r"(qreg|creg)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(\d+)\s*\])?")
+_INCLUDE = re.compile(r'include\s*"([^"]*)"')
 
-    def __init__(self, text: str) -> None:
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self.tokens: list[tuple[str, int]] = [
-            (m.group(), m.start())
-            for m in _TOKENS.finditer(text)
-            if not m.group().isspace() and not m.group().startswith(("//", "/*"))
-        ]
 
-    def where(self, index: int) -> tuple[int, int]:
-        offset = self.tokens[min(index, len(self.tokens) - 1)][1] if self.tokens else 0
-        line = bisect.bisect_right(self.starts, offset)
-        return line, offset - self.starts[line - 1] + 1
-
-    def word(self, index: int) -> str:
-        return self.tokens[index][0] if index < len(self.tokens) else ""
-
-    def find(self, token: str, start: int) -> int:
-        """Index of the next `token` at or after start, or the end."""
-        for i in range(start, len(self.tokens)):
-            if self.tokens[i][0] == token:
-                return i
-        return len(self.tokens)
+def _blank(match: re.Match[str]) -> str:
+    return re.sub(r"[^\n]", " ", match.group())
 
 
 class _Qasm2:
@@ -123,57 +106,68 @@ class _Qasm2:
         self.registers: dict[str, int] = {}
         self.gates: dict[str, int] = {}  # expanded size of each defined gate
 
-    def run(self, text: _Text, depth: int = 0, outer: tuple[int, int] | None = None) -> None:
-        i = 0
-        while i < len(text.tokens):
-            where = outer or text.where(i)
-            i = self._statement(text, i, where, depth)
+    def run(self, text: str, depth: int = 0, outer: tuple[int, int] | None = None) -> None:
+        clean = _COMMENT.sub(_blank, text)
+        line, seen = 1, 0
+        for match in _STATEMENT.finditer(clean):
+            body = match.group()
+            lead = len(body) - len(body.lstrip())
+            if not body.strip():
+                continue
+            start = match.start() + lead
+            line += clean.count("\n", seen, start)
+            seen = start
+            column = start - (clean.rfind("\n", 0, start) + 1) + 1
+            self._statement(body.strip(), outer or (line, column), depth)
 
-    def _statement(self, text: _Text, i: int, where: tuple[int, int], depth: int) -> int:
-        head = text.word(i)
-        if head == "include":
-            self._include(text.word(i + 1).strip('"'), where, depth)
-            return text.find(";", i) + 1
-        if head in ("qreg", "creg"):
-            size = _integer(text.word(i + 3)) if text.word(i + 2) == "[" else 1
-            self.registers[text.word(i + 1)] = size
-            (self.tally.add_qubits if head == "qreg" else self.tally.add_clbits)(size, where)
-            return text.find(";", i) + 1
-        if head == "gate":
-            return self._gate(text, i)
-        if head == "if":
-            return text.find(")", i) + 1  # the guarded operation is counted as the next statement
-        end = text.find(";", i)
-        if head not in ("OPENQASM", "opaque", ";"):
-            self.tally.add_operations(_times(self.gates.get(head, 1), self._width(text, i + 1, end)), where)
-        return end + 1
+    def _statement(self, body: str, where: tuple[int, int], depth: int) -> None:
+        head = _WORD.match(body)
+        word = head.group() if head else ""
+        if word == "include":
+            found = _INCLUDE.match(body)
+            self._include(found.group(1) if found else "", where, depth)
+        elif word in ("qreg", "creg"):
+            found = _REGISTER.match(body)
+            if found:
+                size = _integer(found.group(3)) if found.group(3) else 1
+                self.registers[found.group(2)] = size
+                (self.tally.add_qubits if word == "qreg" else self.tally.add_clbits)(size, where)
+        elif word == "gate":
+            self._gate(body)
+        elif word == "if":
+            closed = body.find(")")
+            if closed >= 0:  # the guarded operation counts as a statement of its own
+                self._statement(body[closed + 1 :].strip(), where, depth)
+        elif head is not None and word not in ("OPENQASM", "opaque"):
+            self.tally.add_operations(_times(self.gates.get(word, 1), self._width(body, head)), where)
 
-    def _gate(self, text: _Text, i: int) -> int:
-        opened = text.find("{", i)
-        closed = text.find("}", opened)
-        size, j = 0, opened + 1
-        while j < closed:
-            end = min(text.find(";", j), closed)
-            if text.word(j) not in ("barrier", ";"):
-                size = min(_BIG, size + self.gates.get(text.word(j), 1))
-            j = end + 1
-        self.gates[text.word(i + 1)] = size
-        return closed + 1
+    def _gate(self, body: str) -> None:
+        named = _WORD.search(body, len("gate"))
+        size = 0
+        for call in _CALL.finditer(body, body.find("{") + 1):
+            word = _WORD.match(call.group().strip())
+            if word and word.group() != "barrier":
+                size = min(_BIG, size + self.gates.get(word.group(), 1))
+            if size > MAX_OPERATIONS:  # any call of it is refused: no need to read the rest of it
+                break
+        if named is not None:
+            self.gates[named.group()] = size
 
-    def _width(self, text: _Text, start: int, end: int) -> int:
+    def _width(self, body: str, head: re.Match[str]) -> int:
         """How many times a statement applies: the size of its widest whole-register argument."""
-        j = start
-        if text.word(j) == "(":
-            depth = 0
-            while j < end:
-                depth += {"(": 1, ")": -1}.get(text.word(j), 0)
-                j += 1
+        start = head.end()
+        if body[start:].lstrip().startswith("("):  # parameters: skip to their closing parenthesis
+            depth, i = 0, body.index("(", start)
+            while i < len(body):
+                depth += {"(": 1, ")": -1}.get(body[i], 0)
+                i += 1
                 if depth == 0:
                     break
+            start = i
         width = 1
-        for k in range(j, end):
-            name = text.word(k)
-            if name in self.registers and text.word(k + 1) != "[":
+        for argument in _ARGUMENT.finditer(body, start):
+            name, indexed = argument.groups()
+            if name in self.registers and not indexed:
                 width = max(width, self.registers[name])
         return width
 
@@ -186,7 +180,7 @@ class _Qasm2:
             data = read_regular(os.path.join(self.include_dir, name), MAX_PROGRAM_BYTES)
         except FileRefused:
             return  # the parser reports an include it cannot read
-        self.run(_Text(data.decode("utf-8", "replace")), depth + 1, where)
+        self.run(data.decode("utf-8", "replace"), depth + 1, where)
 
 
 def _integer(word: str) -> int:
@@ -197,7 +191,7 @@ def _integer(word: str) -> int:
 
 def check_qasm2(text: str, include_dir: str | None = None) -> None:
     """Raise TooLarge if an OpenQASM 2 program passes a limit."""
-    _Qasm2(include_dir).run(_Text(text))
+    _Qasm2(include_dir).run(text)
 
 
 # OpenQASM 3: the syntax tree ---------------------------------------------------------------------
