@@ -1,7 +1,7 @@
 """Hostile inputs: a few bytes that once cost gigabytes or hours, refused by a fresh `runner` process.
 
 Each case runs `runner validate` and `runner plan` in a child process under an address-space limit
-and a deadline, and measures it (wall time, peak RSS from wait4): exit 1, located one-line errors,
+and a deadline, and measures it (wall time, the child's peak RSS): exit 1, located one-line errors,
 no traceback, seconds not minutes, well under 1 GB, and the state file byte-identical. Run with
 `-s` to see the figures.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,28 +42,38 @@ class Measured:
     megabytes: float
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+# The child's own peak RSS: VmHWM of its address space, written as it exits. rusage's ru_maxrss would
+# also count this test process, whose pages a forked or vforked child holds until it execs.
+REPORTING = """
+import atexit, runpy, sys
+def report(path=sys.argv[1]):
+    with open("/proc/self/status") as status, open(path, "w") as out:
+        out.write(status.read())
+atexit.register(report)
+sys.argv = ["runner", *sys.argv[2:]]
+runpy.run_module("runner", run_name="__main__", alter_sys=True)
+"""
 
 
 def run_measured(*args: str, cwd: Path) -> Measured:
-    """`python -m runner ARGS` in a child process; its own peak RSS comes from wait4, not from siblings."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """`runner ARGS` in a child process under an address-space limit and a deadline, measured."""
+    with tempfile.TemporaryDirectory() as scratch:
+        status, out, err = (Path(scratch) / name for name in ("status", "out", "err"))
         started = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, "-m", "runner", *args], cwd=cwd, stdout=out, stderr=err, preexec_fn=_limit_memory
-        )
-        timer = threading.Timer(DEADLINE, child.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(child.pid, 0)
-        finally:
-            timer.cancel()
-        child.returncode = os.waitstatus_to_exitcode(status)
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            child = subprocess.Popen(
+                [sys.executable, "-c", REPORTING, str(status), *args], cwd=cwd, stdout=stdout, stderr=stderr
+            )
+            resource.prlimit(child.pid, resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+            try:
+                code = child.wait(timeout=DEADLINE)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                raise
         seconds = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        return Measured(child.returncode, out.read().decode(), err.read().decode(), seconds, usage.ru_maxrss / 1024)
+        peak = re.search(r"^VmHWM:\s+(\d+) kB", status.read_text(), re.MULTILINE)
+        assert peak is not None
+        return Measured(code, out.read_text(), err.read_text(), seconds, int(peak.group(1)) / 1024)
 
 
 def manifest(jobs: str, head: str = "") -> str:
@@ -126,6 +136,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "m.yaml:5:59: .inf is not a finite number: runner takes finite numbers only",
             "m.yaml:7:59: an integer of 5000 digits is too large (at most 100 digits)",
         ],
+    ),
+    "two million values": (
+        manifest(BELL_JOB, "x-values: [" + ",".join(["1"] * 2_000_000) + "]\n"),
+        ["m.yaml:3:399998: the manifest holds more than 200,000 values: split it"],
     ),
     "linspace of 10^9 points": (
         manifest("  sweep:\n    program: circuits/bell.qasm\n    matrix: {theta: {linspace: [0, 1, 1000000000]}}\n"),
@@ -200,3 +214,9 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused_at_once(path: str, mes
     ran = run_measured("validate", path, cwd=tmp_path)
     assert (ran.code, ran.out, ran.err) == (1, "", message + "\n")
     assert ran.seconds < SECONDS
+
+
+def test_a_manifest_past_four_mebibytes_is_refused_unread(tmp_path: Path) -> None:
+    (tmp_path / "big.yaml").write_text("# padding\n" * 500_000)
+    ran = run_measured("validate", "big.yaml", cwd=tmp_path)
+    assert (ran.code, ran.out, ran.err) == (1, "", "error: manifest big.yaml is larger than 4 MiB\n")

@@ -170,3 +170,12 @@ def test_a_recursive_alias_is_an_error() -> None:
     assert [str(p) for p in s.problems] == [
         "m.yaml:1:4: an alias here refers to a value that contains it: YAML aliases must not be recursive"
     ]
+
+
+def test_too_many_values_are_counted_before_any_node_is_kept() -> None:
+    # composing two million values kept 875 MB of nodes and took 32 s before they were counted
+    started = time.perf_counter()
+    s = parse("x: [" + ",".join(["1"] * 2_000_000) + "]\n", "m.yaml")
+    assert time.perf_counter() - started < 3.0
+    assert s.data is None
+    assert [str(p) for p in s.problems] == ["m.yaml:1:399999: the manifest holds more than 200,000 values: split it"]
