@@ -71,8 +71,8 @@ AXES = st.sampled_from(
 
 
 def sometimes(draw: st.DrawFn, hostile: st.SearchStrategy[str], calm: str) -> str:
-    """A hostile value one time in four, else a valid one: most manifests mix a few of each."""
-    return draw(hostile) if draw(st.integers(0, 3)) == 0 else calm
+    """A hostile value one time in eight, else a valid one: about a third of the manifests stay valid."""
+    return draw(hostile) if draw(st.integers(0, 7)) == 0 else calm
 
 
 @st.composite
@@ -84,7 +84,7 @@ def manifests(draw: st.DrawFn) -> str:
     else:
         program = f" {program}"
     endpoint = sometimes(draw, st.sampled_from(["${EMU}", "${"]), "${EMU:-http://127.0.0.1:1}")
-    bomb = alias_bomb(draw(st.integers(1, 10)), draw(st.integers(1, 10))) if draw(st.booleans()) else ""
+    bomb = alias_bomb(draw(st.integers(1, 10)), draw(st.integers(1, 10))) if draw(st.integers(0, 3)) == 0 else ""
     text = (
         f"version: 1\nproject: prop\nbudget: {{USD: {sometimes(draw, NUMBERS, '25')}}}\n"
         f"targets:\n  sim: {{provider: local, price: {{currency: USD, per_shot: {sometimes(draw, NUMBERS, '.5')}}}}}\n"
@@ -93,7 +93,7 @@ def manifests(draw: st.DrawFn) -> str:
         f"    tags: {sometimes(draw, st.just('!foo [a]'), '[a]')}\n"
         f"    matrix: {{theta: {sometimes(draw, AXES, '{linspace: [0, 6.2832, 5]}')}}}\n    program:{program}"
     )
-    if draw(st.integers(0, 3)) == 0:  # mangle the YAML itself
+    if draw(st.integers(0, 7)) == 0:  # mangle the YAML itself
         at = draw(st.integers(0, len(text)))
         text = (
             text[:at]
@@ -157,4 +157,4 @@ def test_hostile_and_mangled_manifests(folder: Path) -> None:
         seen[check(folder, text)] += 1
 
     run()
-    assert seen[True] >= EXAMPLES // 40 and seen[False] >= EXAMPLES // 2, seen  # both outcomes are reached
+    assert seen[True] >= EXAMPLES // 10 and seen[False] >= EXAMPLES // 3, seen  # both outcomes are reached
