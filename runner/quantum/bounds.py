@@ -85,7 +85,9 @@ def _times(*factors: int) -> int:
 # 16 MiB program once cost 1.3 GB and 8 s as a token list. Comments are blanked first (newlines
 # kept, so positions stay right). A gate definition is one statement: its body has no braces.
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
-_STATEMENT = re.compile(r"gate\b[^{;]*\{[^}]*\}?|[^;{}]*(?:;|\Z)|[{}]", re.S)
+# a statement starts after a ';' or a brace and its spaces; every alternative consumes what it starts on
+# and never fails part-way, so the scan stays linear
+_STATEMENT = re.compile(r"\s*(?:gate\b[^{;]*\{[^}]*\}?|[^;{}]+;?|[;{}])", re.S)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CALL = re.compile(r"[^;}]+")
 _ARGUMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(\[)?")
