@@ -144,7 +144,8 @@ targets:
     project_id: ${PASQAL_PROJECT}
 ```
 
-`${VAR}` is the variable's value; `${VAR:-default}` is the default when VAR is unset or empty;
+`${VAR}` is the variable's value; `${VAR:-default}` is the default when VAR is unset or empty (a
+default holds no `$` or `}`);
 `$$` is a literal `$`; any other `$` is kept as written. The variables are resolved when the
 manifest is loaded, before it is validated, and the resolved value is what plans and identities
 use. An unset variable without a default is an error at its line and column naming the variable.

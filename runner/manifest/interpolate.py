@@ -3,10 +3,10 @@
 A target's string settings (target, endpoint, workspace fields, project id, options...) may name
 environment variables: `endpoint: ${PASQAL_URL:-http://127.0.0.1:8768}`. They are replaced when
 the manifest is loaded, before the schema check, so the resolved value is what is validated,
-planned and fingerprinted. `${VAR:-default}` takes the default when VAR is unset or empty; `$$`
-is a literal `$`; any other `$` is kept as written. An unset variable without a default is a
-located error naming it. Credentials are not interpolated: they already name their variables,
-and their values must never pass through the manifest.
+planned and fingerprinted. `${VAR:-default}` takes the default when VAR is unset or empty (a
+default holds no `$` or `}`); `$$` is a literal `$`; any other `$` is kept as written. An unset
+variable without a default is a located error naming it. Credentials are not interpolated: they
+already name their variables, and their values must never pass through the manifest.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from runner.manifest.schema import dotted
 from runner.manifest.source import Path, Source
 
 _SKIPPED = frozenset({"credentials", "description", "tags", "metadata", "price"})
-_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
+# a default holds no '$' or '}': so an unclosed ${ is never rescanned from each later one
+_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}$]*))?\}|\$\{")
 
 
 class Unresolved(ValueError):

@@ -17,9 +17,11 @@ from runner.manifest.limits import MAX_NESTING, MAX_QASM3_BYTES
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
-_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
-_HEADER = re.compile(r"^\s*OPENQASM\s+(\d+)(?:\.(\d+))?\s*;", re.M)
-_INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"\s*;', re.M)
+# Linear on any text: an unterminated /* runs to the end (instead of being rescanned from every later
+# /*), and a line's leading blanks never reach into the next line (`^\s*` rescanned runs of newlines).
+_COMMENTS = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
+_HEADER = re.compile(r"^[ \t]*OPENQASM\s+(\d+)(?:\.(\d+))?\s*;", re.M)
+_INCLUDE = re.compile(r'^[ \t]*include\s+"([^"]+)"\s*;', re.M)
 _STANDARD_INCLUDES = {"qelib1.inc", "stdgates.inc"}
 _LINE_COL = re.compile(r"(\d+),(\d+):\s*(.*)", re.S)
 

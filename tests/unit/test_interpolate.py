@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from runner.manifest.interpolate import Unresolved, resolve, targets
@@ -80,3 +82,10 @@ def test_an_unset_variable_is_located() -> None:
     assert [str(p) for p in problems] == [
         "m.yaml:4:15: targets.emu.endpoint: environment variable HOST is not set (give a default with ${HOST:-value})"
     ]
+
+
+def test_many_unclosed_references_are_one_quick_error() -> None:
+    started = time.perf_counter()
+    with pytest.raises(Unresolved):
+        resolve("${A:-" * 400_000, {})
+    assert time.perf_counter() - started < 1.0

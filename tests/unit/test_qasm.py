@@ -179,3 +179,14 @@ def test_a_long_openqasm2_program_is_measured_statement_by_statement() -> None:
     line, megabytes = (int(part) for part in ran.stdout.split())
     assert line == 200_003 and megabytes < 120  # the text and its comment-blanked copy, little else
     assert time.perf_counter() - started < 10.0  # about 2 s here; the bound leaves room for a busy machine
+
+
+@pytest.mark.parametrize(
+    "text", ["/*x" * 2_000_000, "\n" * 6_000_000 + "x", " \n" * 3_000_000, 'include "a.inc"\n' * 300_000]
+)
+def test_header_and_include_scans_stay_linear(text: str) -> None:
+    # 60 KB of unterminated '/*x' once took 4.8 s here: each '/*' rescanned the rest of the text
+    started = time.perf_counter()
+    assert qasm.version_of(text) == 3
+    assert qasm.includes(text) == []
+    assert time.perf_counter() - started < 2.0
