@@ -11,6 +11,7 @@ runner/schemas/manifest.v1.json (the schema `runner schema` prints and `runner v
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Iterator, Mapping
@@ -87,7 +88,101 @@ Each section below is one definition of the schema. *Type* links to the definiti
 which reports every problem as `FILE:LINE:COLUMN: message`. Keys not listed are rejected
 unless a section says otherwise. Defaults that are not in the schema itself are given in the
 descriptions.
+
+## YAML as runner reads it
+
+Manifests are read by the YAML 1.2 core schema, as current YAML tools read them, not by the
+YAML 1.1 rules PyYAML applies by default:
+
+- Numbers are written as scientists write them: `1e-3`, `2.5E+2`, `.5`, `-1.5e-7` are floats;
+  `42`, `0o17` (octal) and `0x1F` (hex) are integers; `017` is seventeen; `1_000` is a string.
+- Booleans are `true` and `false` (`True`, `TRUE`, `False` and `FALSE` too, as the core schema
+  says). `yes`, `no`, `on`, `off`, `y` and `n` are strings, so `protect: yes` is an error that
+  says so rather than a silent `true`.
+- `null`, `~` and an empty value are null.
+- Names are strings as written: keys such as `on:`, `yes:`, `no:`, `~:`, `null:`, `.inf:` or
+  `1e3:` are those very strings.
+- Every number must be finite: `.inf`, `.nan` and numbers too large for a float are errors, and
+  so is an integer of more than 100 digits.
+- Explicit tags `!!str`, `!!int`, `!!float`, `!!bool` and `!!null` are read; any other tag
+  (`!foo`, `!!binary`, `!!timestamp`) is an error at its line and column, never ignored.
+- Anchors, aliases and merge keys (`<<: *base`) work; keys written next to a merge key win.
+  Aliases are counted before anything is built (see [Limits](#limits)), so an alias bomb is
+  refused at once.
+
+## Sweeps
+
+A `matrix` axis is a list of values or a generated axis:
+
+```text
+matrix:
+  theta: {linspace: [0, 6.2832, 21]}       # 21 floats from 0 to 6.2832, both included
+  delay: {range: [0, 100, 20]}             # 0, 20, 40, 60, 80: stop excluded; whole numbers
+  gamma: {logspace: [-3, 0, 4]}            # 0.001, 0.01, 0.1, 1.0 (base 10)
+  power: {logspace: [0, 4, 5], base: 2}    # 1.0, 2.0, 4.0, 8.0, 16.0
+  precision: 6                             # significant digits of generated values (default 6)
+```
+
+Generated values are rounded to `precision` significant digits, of the larger of |start| and
+|stop| for linspace and range and of each value for logspace, so re-planning the same manifest
+always gives the same values, addresses and fingerprints, and arithmetic noise never makes an
+address of its own: `{range: [0, 1, 0.1]}` gives `0.3`, not `0.30000000000000004`. An axis may
+set its own `precision`. The size of a generated axis is counted before any value is made:
+more points than `max_jobs` is an error. Explicit lists are used exactly as written.
+
+## Environment variables in settings
+
+A target's settings may name environment variables, so one manifest runs against an emulator on
+a laptop and the real service in CI without edits:
+
+```text
+targets:
+  pasqal:
+    provider: pasqal
+    target: EMU_MPS
+    endpoint: ${PASQAL_ENDPOINT:-http://127.0.0.1:8768}
+    project_id: ${PASQAL_PROJECT}
+```
+
+`${VAR}` is the variable's value; `${VAR:-default}` is the default when VAR is unset or empty (a
+default holds no `$` or `}`);
+`$$` is a literal `$`; any other `$` is kept as written. The variables are resolved when the
+manifest is loaded, before it is validated, and the resolved value is what plans and identities
+use. An unset variable without a default is an error at its line and column naming the variable.
+Inside a flow mapping (`{...}`) quote the value, as YAML requires for braces there:
+`{endpoint: '${EMU_URL}'}`.
+This applies to every setting of a target except `credentials` (which name their variables
+already and never hold a secret), `description`, `tags`, `metadata` and `price`.
+
+## Limits
+
+Bounds on what runner reads, so that a few bytes of input never cost gigabytes or hours: each is
+checked before the work it guards (counted without expanding, measured before allocating), and
+passing one is an error at the line and column concerned. They are defined in
+`runner/manifest/limits.py`. Files (manifests, programs, includes, secret files) must be regular
+files: a directory, a named pipe or a device is refused at once. Targets have qubit limits of
+their own: 30 qubits on the local simulator with methods `automatic` and `statevector`, 15 with
+`density_matrix`, and each Azure target's published size (29 on `ionq.simulator`, for example).
+
+LIMITS_TABLE
 """
+
+
+def limits_table() -> str:
+    """The limits of runner/manifest/limits.py, each with its value and its own docstring's first sentence."""
+    import ast
+
+    path = Path(__file__).resolve().parent.parent / "runner" / "manifest" / "limits.py"
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    rows = ["| limit | value | what it bounds |", "|---|---|---|"]
+    for node, doc in itertools.pairwise(body):
+        if not (isinstance(node, ast.Assign) and isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)):
+            continue
+        name = node.targets[0].id  # type: ignore[attr-defined]
+        value = eval(compile(ast.Expression(node.value), str(path), "eval"))  # literal arithmetic only
+        first = " ".join(str(doc.value.value).split()).split(". ")[0].rstrip(".") + "."
+        rows.append(f"| `{name}` | {value:,} | {cell(first)} |")
+    return "\n".join(rows)
 
 
 def ref_name(ref: str) -> str:
@@ -107,6 +202,8 @@ def type_of(s: Mapping[str, Any]) -> str:
         return f"`{json.dumps(s['const'])}`"
     if "enum" in s:
         return "one of " + ", ".join(f"`{v}`" for v in s["enum"])
+    if "if" in s and "then" in s and "else" in s:  # a matrix axis: a mapping (then) or else a list
+        return f"{type_of({'type': 'array', **s['else']})} or {type_of(s['then'])}"
     if "oneOf" in s and not _required_only(s["oneOf"]):
         return " or ".join(type_of(alt) for alt in s["oneOf"])
     kind = s.get("type")
@@ -223,7 +320,8 @@ def section(name: str, s: Mapping[str, Any], level: str = "###") -> Iterator[str
 
 def render(schema: Mapping[str, Any]) -> str:
     """The whole reference page."""
-    lines = [INTRO, "## Top level", "", f"Schema `{schema['$id']}` ({schema['$schema']}): {schema['title']}.", ""]
+    intro = INTRO.replace("LIMITS_TABLE", limits_table())
+    lines = [intro, "## Top level", "", f"Schema `{schema['$id']}` ({schema['$schema']}): {schema['title']}.", ""]
     lines += list(section("Top level", schema))[2:]
     lines += ["## Definitions", ""]
     lines += ["Definitions: " + ", ".join(link(n) for n in schema["$defs"]) + ".", ""]

@@ -25,7 +25,7 @@ def manifest_option(f: F) -> F:
         "-m",
         "--manifest",
         metavar="MANIFEST",
-        type=click.Path(dir_okay=False),
+        type=str,  # a directory is refused by the loader with a located message (exit 1), not as usage
         help="Use the state beside this manifest.",
     )(f)
 

@@ -177,7 +177,7 @@ def cancel(
     "--manifest",
     required=True,
     metavar="MANIFEST",
-    type=click.Path(dir_okay=False),
+    type=str,
     help="The manifest declaring the addresses.",
 )
 @state_option
@@ -224,7 +224,7 @@ def acting_on_manifest(f: F) -> F:
         "--manifest",
         required=True,
         metavar="MANIFEST",
-        type=click.Path(dir_okay=False),
+        type=str,
         help="The manifest whose state this acts on (its targets are used).",
     )(f)
 

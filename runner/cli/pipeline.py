@@ -13,7 +13,7 @@ import click
 from runner.cli.common import json_option, lock_timeout_option, state_option
 from runner.errors import BudgetExceededError, ExitCode, UsageError
 
-MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False))
+MANIFEST = click.argument("manifest", type=str)
 
 
 def SELECTION(f: Any) -> Any:
@@ -49,7 +49,7 @@ def SELECTION(f: Any) -> Any:
 
 
 @click.command()
-@click.argument("manifests", nargs=-1, required=True, metavar="MANIFEST...", type=click.Path(dir_okay=False))
+@click.argument("manifests", nargs=-1, required=True, metavar="MANIFEST...", type=str)
 @json_option
 def validate(manifests: tuple[str, ...], as_json: bool) -> int:
     """Check manifests: schema, references, programs, sweep sizes.
@@ -143,7 +143,7 @@ def plan(
 
 
 @click.command()
-@click.argument("target", metavar="MANIFEST|PLANFILE", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="MANIFEST|PLANFILE", type=str)
 @state_option
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
 @json_option

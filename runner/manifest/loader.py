@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Mapping
 from decimal import Decimal
@@ -24,7 +26,10 @@ from runner.domain.model import (
     Workload,
 )
 from runner.errors import Location, ManifestError, Problem, RunnerError
-from runner.manifest import schema, semantic
+from runner.expand.matrix import Generated, SweepError, generated
+from runner.manifest import interpolate, schema, semantic
+from runner.manifest.files import FileRefused, read_regular
+from runner.manifest.limits import DEFAULT_PRECISION, MAX_MANIFEST_BYTES
 from runner.manifest.programs import ProgramReader
 from runner.manifest.source import Path, Source, parse
 
@@ -32,22 +37,22 @@ _TARGET_FIELDS = {"provider", "target", "options", "tags", "metadata", "descript
 
 
 def read_text(path: str) -> bytes:
-    """The manifest's bytes, or a one-line error naming the file."""
+    """The manifest's bytes, or a one-line error naming the file (regular files only, bounded)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise RunnerError(f"manifest not found: {path}") from None
-    except IsADirectoryError:
-        raise RunnerError(f"{path} is a directory; give the manifest file") from None
-    except OSError as exc:
-        raise RunnerError(f"cannot read manifest {path}: {exc.strerror}") from None
+        return read_regular(path, MAX_MANIFEST_BYTES)
+    except FileRefused as exc:
+        if exc.reason == "not found":
+            raise RunnerError(f"manifest not found: {path}") from None
+        if exc.reason.startswith("is a directory"):
+            raise RunnerError(f"{path} is a directory; give the manifest file") from None
+        raise RunnerError(f"manifest {path} {exc.reason}") from None
 
 
 def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | None = None) -> Manifest:
     """Load and validate a manifest; raise ManifestError with every problem found.
 
-    `env` locates the program-inspection cache (runner.manifest.verdicts); None means no cache.
+    `env` resolves ${VAR} in target settings and locates the verdict cache; None means the
+    process environment and no cache.
     """
     raw = read_text(path)
     try:
@@ -57,25 +62,42 @@ def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | Non
     source = parse(text, path)
     if source.data is None:
         raise ManifestError(source.problems)
-    from runner.manifest import verdicts
-
-    root = verdicts.cache_root(env) if env is not None else None
-    digest = digest_bytes(raw)
-    clean = not source.problems and verdicts.known_valid(root, digest, schema.schema_digest())
-    found = [] if clean else schema.check_paths(source)
-    if not found and not source.problems and not clean:
-        verdicts.remember_valid(root, digest, schema.schema_digest())
-    problems = list(source.problems) + [p for _, p in found]
+    unresolved, resolved = interpolate.targets(source, os.environ if env is None else env)
+    found = _schema_problems(source, raw, resolved, env, known_bad=bool(source.problems or unresolved))
+    stale = {p.location for p in unresolved}  # a setting left unresolved is reported once, naming its variable
+    reported = stale | {p.location for p in source.problems}
+    problems = source.problems + unresolved + [p for _, p in found if p.location not in reported]
     if not isinstance(source.data, dict) or any(len(path) == 0 for path, _ in found):
         raise ManifestError(problems)
-    broken = {_broken_part(path) for path, _ in found}
+    broken = {_broken_part(path) for path, p in found if p.location not in stale}
+    from runner.manifest import verdicts
+
     builder = _Builder(source, path, broken, check_programs, verdicts.cache_dir(env) if env is not None else None)
-    manifest = builder.build(digest)
-    problems += builder.reader.problems
-    problems += semantic.check(manifest, source, builder.broken, builder.reader)
+    manifest = builder.build(digest_bytes(raw))
+    later = (
+        builder.problems + builder.reader.problems + semantic.check(manifest, source, builder.broken, builder.reader)
+    )
+    problems += [p for p in later if p.location not in stale]
     if problems:
         raise ManifestError(problems)
     return manifest
+
+
+def _schema_problems(
+    source: Source, raw: bytes, resolved: Mapping[str, Any], env: Mapping[str, str] | None, known_bad: bool
+) -> list[tuple[Path, Problem]]:
+    """Schema problems with their paths; none when this text (and these resolved settings) passed before."""
+    from runner.manifest import verdicts
+
+    root = verdicts.cache_root(env) if env is not None else None
+    # with ${VAR} in settings the text alone does not decide the verdict: the resolved values are part of it
+    key = digest_bytes(raw + json.dumps(resolved, sort_keys=True).encode()) if resolved else digest_bytes(raw)
+    if not known_bad and verdicts.known_valid(root, key, schema.schema_digest()):
+        return []
+    found = schema.check_paths(source)
+    if not found and not known_bad:
+        verdicts.remember_valid(root, key, schema.schema_digest())
+    return found
 
 
 _SECTIONS = ("targets", "sessions", "jobs", "batches", "workloads")
@@ -92,12 +114,15 @@ class _Builder:
     def __init__(self, source: Source, path: str, broken: set[Path], check_programs: bool, cache: str | None) -> None:
         self.source, self.data = source, source.data
         self.broken = broken
+        self.problems: list[Problem] = []
         self.reader = ProgramReader(source, path, check_programs, cache)
         defaults = self.data.get("defaults", {}) if ("defaults",) not in broken else {}
         self.shots = int(defaults.get("shots", DEFAULT_SHOTS))
         self.tags = tuple(defaults.get("tags", ()))
         self.metadata: Mapping[str, Any] = defaults.get("metadata", {})
         self.default_target = defaults.get("target", LOCAL_TARGET)
+        jobs = self.data.get("max_jobs", DEFAULT_MAX_JOBS) if ("max_jobs",) not in broken else DEFAULT_MAX_JOBS
+        self.max_jobs = int(jobs)
 
     def build(self, digest: str) -> Manifest:
         d = self.data
@@ -106,7 +131,7 @@ class _Builder:
             base_dir=self.reader.base_dir,
             digest=digest,
             project=str(d.get("project", "")),
-            max_jobs=int(d.get("max_jobs", DEFAULT_MAX_JOBS)) if ("max_jobs",) not in self.broken else DEFAULT_MAX_JOBS,
+            max_jobs=self.max_jobs,
             targets=self._targets(),
             sessions=self._each("sessions", self._session),
             jobs=self._each("jobs", self._job),
@@ -175,7 +200,8 @@ class _Builder:
         else:
             read = [self.reader.qasm(body["program"], (*path, "program"))]
         programs = tuple(p for p in read if p is not None)
-        if len(programs) != len(read):
+        swept, matrix = self._matrix(body.get("matrix"), (*path, "matrix"))
+        if len(programs) != len(read) or not swept:
             return None
         sessions = self.data.get("sessions") or {}
         session = body.get("session")
@@ -188,7 +214,7 @@ class _Builder:
             programs=programs,
             shots=int(body.get("shots", self.shots)),
             params=body.get("params", {}),
-            matrix=_matrix(body.get("matrix")),
+            matrix=matrix,
             options=body.get("options", {}),
             priority=body.get("priority"),
             attrs=self._attrs(body),
@@ -198,7 +224,8 @@ class _Builder:
 
     def _batch(self, name: str, body: dict[str, Any], path: Path) -> Batch | None:
         sequence = self.reader.sequence(body["sequence"], (*path, "sequence"))
-        if sequence is None:
+        swept, matrix = self._matrix(body.get("matrix"), (*path, "matrix"))
+        if sequence is None or not swept:
             return None
         runs = int(body.get("runs", self.shots))
         jobs = tuple(
@@ -212,13 +239,48 @@ class _Builder:
             open=bool(body.get("open", False)),
             runs=runs,
             jobs=jobs,
-            matrix=_matrix(body.get("matrix")),
+            matrix=matrix,
             configuration=body.get("configuration", {}),
             webhook=body.get("webhook"),
             attrs=self._attrs(body),
             protect=bool(body.get("protect", False)),
             path=path,
         )
+
+    def _matrix(self, body: Mapping[str, Any] | None, path: Path) -> tuple[bool, Matrix | None]:
+        """(ok, sweep): generated axes are counted, and refused when too large, before any value is made."""
+        if not body:
+            return True, None
+        precision = int(body.get("precision", DEFAULT_PRECISION))
+        specs = {k: v for k, v in body.items() if k not in ("include", "exclude", "precision")}
+        axes: dict[str, tuple[Any, ...] | Generated | None] = {}
+        for key, spec in specs.items():
+            axes[key] = tuple(spec) if isinstance(spec, list) else self._generated(spec, precision, (*path, key))
+        include = tuple(body.get("include", ()))
+        if any(v is None for v in axes.values()):
+            return False, None
+        size = math.prod(len(v) if isinstance(v, tuple) else v.size() for v in axes.values() if v is not None)
+        size += len(include)
+        # lists are already made, and semantic checks their size; a generated axis must be refused unmade
+        if size > self.max_jobs and any(isinstance(v, Generated) for v in axes.values()):
+            where = self.source.where(path)
+            self.problems.append(Problem(where, f"sweep expands to {size} jobs, more than max_jobs ({self.max_jobs})"))
+            return False, None
+        made: dict[str, tuple[Any, ...]] = {}
+        for key, axis in axes.items():
+            try:
+                made[key] = axis.values() if isinstance(axis, Generated) else tuple(axis or ())
+            except SweepError as exc:
+                self.problems.append(Problem(self.source.where((*path, key)), f"matrix.{key}: {exc}"))
+                return False, None
+        return True, Matrix(made, include, tuple(body.get("exclude", ())))
+
+    def _generated(self, spec: Mapping[str, Any], precision: int, path: Path) -> Generated | None:
+        try:
+            return generated(spec, precision)
+        except SweepError as exc:
+            self.problems.append(Problem(self.source.where(path), f"matrix.{path[-1]}: {exc}"))
+            return None
 
     def _workload(self, name: str, body: dict[str, Any], path: Path) -> Workload:
         return Workload(
@@ -238,13 +300,6 @@ def _budget(body: Mapping[str, Any] | None) -> Budget | None:
         return None
     limits = {k: Decimal(str(v)) for k, v in body.items() if k != "allow_unknown"}
     return Budget(limits, bool(body.get("allow_unknown", False)))
-
-
-def _matrix(body: Mapping[str, Any] | None) -> Matrix | None:
-    if not body:
-        return None
-    axes = {k: tuple(v) for k, v in body.items() if k not in ("include", "exclude")}
-    return Matrix(axes, tuple(body.get("include", ())), tuple(body.get("exclude", ())))
 
 
 def display_path(path: str) -> str:

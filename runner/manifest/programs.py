@@ -10,10 +10,10 @@ from runner.domain.fingerprint import digest_bytes
 from runner.domain.model import Program
 from runner.errors import Location, Problem
 from runner.manifest import verdicts
+from runner.manifest.files import FileRefused, read_regular
+from runner.manifest.limits import MAX_PROGRAM_BYTES
 from runner.manifest.source import Path, Source
 from runner.quantum import qasm
-
-MAX_PROGRAM_BYTES = 16 * 1024 * 1024
 
 
 class ProgramReader:
@@ -115,20 +115,16 @@ class ProgramReader:
             self.problems.append(Problem(where, f"'{rel}' is outside the manifest's folder"))
             return None
         try:
-            if os.path.getsize(full) > MAX_PROGRAM_BYTES:
-                self.problems.append(Problem(where, f"'{rel}' is larger than 16 MiB"))
-                return None
-            with open(full, encoding="utf-8") as fh:
-                return fh.read(), label
-        except FileNotFoundError:
-            self.problems.append(Problem(where, f"file not found: {label}"))
-        except IsADirectoryError:
-            self.problems.append(Problem(where, f"'{rel}' is a directory, not a file"))
+            data = read_regular(full, MAX_PROGRAM_BYTES)
+        except FileRefused as exc:
+            shown = f"file not found: {label}" if exc.reason == "not found" else f"'{rel}' {exc.reason}"
+            self.problems.append(Problem(where, shown))
+            return None
+        try:
+            return data.decode("utf-8"), label
         except UnicodeDecodeError:
             self.problems.append(Problem(where, f"'{rel}' is not UTF-8 text"))
-        except OSError as exc:
-            self.problems.append(Problem(where, f"cannot read '{rel}': {exc.strerror}"))
-        return None
+            return None
 
 
 def _inside(path: str, base: str) -> bool:

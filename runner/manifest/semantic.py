@@ -118,9 +118,25 @@ class _Checker:
         multi = target and len(job.programs) > 1 and target.provider in providers.REGISTRY
         if multi and target and not providers.spec(target.provider).multi_program:
             self.add((*job.path, "programs"), f"{target.provider} jobs take a single program")
+        if target and target.provider in providers.REGISTRY:
+            self._capacity(job, target)
         combos = self._sweep(job.matrix, (*job.path, "matrix"), lambda c: address.job(job.name, c))
         if job.matrix is None or combos is not None:
             self._inputs(job, combos)
+
+    def _capacity(self, job: Job, target: Target) -> None:
+        """A program wider than its target can run is refused here, not when it is simulated or sent."""
+        most = providers.spec(target.provider).capacity(target)
+        for i, program in enumerate(job.programs):
+            info = self.reader.infos.get(program.digest)
+            if most is None or info is None or info.num_qubits <= most:
+                continue
+            where = (*job.path, "programs", i) if len(job.programs) > 1 else (*job.path, "program")
+            self.add(
+                where,
+                f"{program.label} uses {info.num_qubits} qubits; target '{target.name}' ({_engine(target)}) "
+                f"takes at most {most}{_wider(target)}",
+            )
 
     def _inputs(self, job: Job, combos: list[dict[str, Any]] | None) -> None:
         infos = [self.reader.infos.get(p.digest) for p in job.programs]
@@ -235,6 +251,16 @@ class _Checker:
                 "add a price table with this currency to a target, or remove the limit",
                 key=True,
             )
+
+
+def _wider(target: Target) -> str:
+    return "; Aer methods stabilizer and matrix_product_state take wider circuits" if target.provider == "local" else ""
+
+
+def _engine(target: Target) -> str:
+    if target.provider == "local":
+        return f"the local simulator, method {target.options.get('method', 'automatic')}"
+    return f"{target.provider} {target.target}"
 
 
 def _count(matrix: Matrix | None) -> int:

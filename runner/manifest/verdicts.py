@@ -20,7 +20,8 @@ from functools import cache
 from importlib import metadata
 from typing import Any
 
-from runner.quantum import qasm
+from runner.manifest.limits import MAX_CLBITS, MAX_NESTING, MAX_OPERATIONS, MAX_QASM3_BYTES, MAX_QUBITS
+from runner.quantum import bounds, qasm
 
 
 def cache_root(env: Mapping[str, str]) -> str | None:
@@ -64,12 +65,15 @@ def remember_valid(root: str | None, manifest_digest: str, schema_digest: str) -
 
 @cache
 def _parser_versions() -> str:
+    """What a verdict depends on besides the program: the parsers' versions and runner's own limits."""
     found = []
     for name in ("qiskit", "qiskit-qasm3-import", "openqasm3"):
         try:
             found.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             found.append(f"{name}=none")
+    # a program found valid before a limit existed (or changed) must be measured again
+    found.append(f"bounds={bounds.RULES}:{MAX_QUBITS},{MAX_CLBITS},{MAX_OPERATIONS},{MAX_QASM3_BYTES},{MAX_NESTING}")
     return ",".join(found)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from runner.domain.model import Attrs, Program
+from runner.domain.model import Attrs, Program, Target
 from runner.domain.remote import Observation, RemoteRef, Result
 from runner.domain.vocabulary import Attribute, Kind
 
@@ -27,6 +27,9 @@ class ProviderSpec:
     mutable: Mapping[Kind, frozenset[Attribute]] = field(default_factory=dict)
     # kinds whose find() answers truthfully after a crash; for the others an interrupted create stays unknown
     findable: frozenset[Kind] = frozenset()
+    capacity: Callable[[Target], int | None] = lambda target: None
+    """Most qubits a program may use on a target (the simulator's limit, a device's published size);
+    None where runner knows no limit. Checked by validate, before anything is sent or simulated."""
 
     def can_change(self, kind: Kind) -> frozenset[Attribute]:
         """The attributes of a `kind` this provider changes in place."""

@@ -22,6 +22,18 @@ from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, SUCCEEDED
 from runner.errors import RejectedError
 from runner.providers.base import Context, ProviderSpec, Submission
 
+# Qubits the local simulator takes, per Aer method. A statevector of n qubits holds 2^n amplitudes of
+# 16 bytes (30 qubits: 16 GiB) and a density matrix 4^n (15 qubits: 16 GiB); the stabilizer and
+# matrix-product-state methods grow far slower, so only runner's own program limit applies to them.
+# "automatic" may pick a statevector, so it gets the statevector's limit.
+QUBITS = {"automatic": 30, "statevector": 30, "density_matrix": 15}
+
+
+def capacity(target: Target) -> int | None:
+    """Most qubits a program may use on this target's Aer method."""
+    return QUBITS.get(str(target.options.get("method", "automatic")))
+
+
 SPEC = ProviderSpec(
     name="local",
     kinds=frozenset({"job", "session"}),
@@ -29,9 +41,9 @@ SPEC = ProviderSpec(
     allowed=frozenset(),
     multi_program=True,
     description="qiskit-aer on this machine; no account needed",
-    findable=frozenset(
-        {"job", "session"}
-    ),  # in-process: an interrupted job never ran, and nothing outlives the process to find
+    # in-process: an interrupted job never ran, and nothing outlives the process, so "not found" is the truth
+    findable=frozenset({"job", "session"}),
+    capacity=capacity,
 )
 METHODS = ("automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state")
 

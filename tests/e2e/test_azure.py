@@ -103,7 +103,7 @@ def test_cancel_a_queued_job(tmp_path: Path, emulate: Emulate, cli: Callable[...
     assert [(j["status"], j["cancellationTime"] is not None) for j in pair] == [("Cancelled", True)]
 
 
-def test_abort_session_stops_at_a_job_too_wide_for_the_target(
+def test_a_job_too_wide_for_the_target_is_refused_before_anything_is_sent(
     tmp_path: Path, emulate: Emulate, cli: Callable[..., Ran]
 ) -> None:
     url = emulate()
@@ -111,15 +111,31 @@ def test_abort_session_stops_at_a_job_too_wide_for_the_target(
     write(folder, "circuits/wide.qasm", WIDE)
     m = manifest(folder, url, "\n  a_wide:\n    session: calibration\n    program: circuits/wide.qasm\n")
     applied = cli("apply", str(m), "--yes")
+    assert (applied.code, applied.out) == (1, "")
+    wide = folder / "circuits" / "wide.qasm"
+    assert applied.err == f"{m}:55:14: {wide} uses 30 qubits; target 'ionq' (azure ionq.simulator) takes at most 29\n"
+    assert remote_state(url)["jobs"] == [] and remote_state(url)["sessions"] == []
+
+
+def test_abort_session_stops_at_a_job_the_target_refuses(
+    tmp_path: Path, emulate: Emulate, cli: Callable[..., Ran]
+) -> None:
+    url = emulate()
+    folder = tmp_path / "proj"
+    # more shots than the service takes (the emulator's limit, as IonQ's): valid here, refused remotely
+    m = manifest(
+        folder, url, "\n  a_greedy:\n    session: calibration\n    program: circuits/bell.qasm\n    shots: 200000\n"
+    )
+    applied = cli("apply", str(m), "--yes")
     assert applied.code == 1
     assert (
-        "error: session.calibration failed (job_failure_policy: abort): job.a_wide failed (The circuit uses 30 "
-        "qubits but target 'ionq.simulator' has 29.); not submitted: job.bell, job.rotation[theta=0.0], "
+        "error: session.calibration failed (job_failure_policy: abort): job.a_greedy failed (shots must be an integer "
+        "from 1 to 100000 (got 200000).); not submitted: job.bell, job.rotation[theta=0.0], "
         "job.rotation[theta=1.5708], job.rotation[theta=3.1416]" in applied.out
-    )
+    ), applied.out + applied.err
     seen = statuses(cli, m)  # job.pair, outside the session, was submitted as usual
-    assert sorted(seen) == ["job.a_wide", "job.pair", "session.calibration"]
-    assert (seen["session.calibration"], seen["job.a_wide"]) == ("failed", "failed")
+    assert sorted(seen) == ["job.a_greedy", "job.pair", "session.calibration"]
+    assert (seen["session.calibration"], seen["job.a_greedy"]) == ("failed", "failed")
     (session,) = remote_state(url)["sessions"]
     assert session["status"] == "Failed"
-    assert [j["name"] for j in remote_state(url)["jobs"] if j["sessionId"]] == ["job.a_wide"]
+    assert [j["name"] for j in remote_state(url)["jobs"] if j["sessionId"]] == ["job.a_greedy"]

@@ -62,10 +62,12 @@ def test_wait_returns_within_its_timeout_under_any_fault(
 
 
 def test_fail_on_failed_stops_ci_on_a_failed_job(azure: EmulatorServer, tmp_path: Path, cli: Cli) -> None:
-    wide = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[30];\ncreg c[30];\nh q[0];\nmeasure q -> c;\n'
-    (tmp_path / "wide.qasm").write_text(wide)
     httpx.post(f"{azure.url}/_admin/faults", json={"queue_delay": 0}).raise_for_status()
-    jobs = "  bell: {target: t, program: circuits/bell.qasm, shots: 10}\n  wide: {target: t, program: wide.qasm}\n"
+    # more shots than the target takes: valid to runner, refused by the (emulated) service when it runs
+    jobs = (
+        "  bell: {target: t, program: circuits/bell.qasm, shots: 10}\n"
+        "  wide: {target: t, program: circuits/bell.qasm, shots: 200000}\n"
+    )
     m = manifest(tmp_path, azure.url, jobs)
     cli("apply", str(m), "--yes")
     assert cli("wait", "-m", str(m), "--timeout", "60").code == 0  # finished is finished, without the flag

@@ -32,6 +32,30 @@ from runner.providers.azure.auth import connect
 from runner.providers.azure.wire import answer, list_filter, missing, observation
 from runner.providers.base import Context, ProviderSpec, Submission
 
+# Published qubit counts of the targets runner submits to (Azure Quantum's provider pages).
+QUBITS = {
+    "ionq.simulator": 29,
+    "ionq.qpu.aria-1": 25,
+    "ionq.qpu.aria-2": 25,
+    "ionq.qpu.forte-1": 36,
+    "ionq.qpu.forte-enterprise-1": 36,
+    "quantinuum.sim.h1-1sc": 20,
+    "quantinuum.sim.h1-1e": 20,
+    "quantinuum.qpu.h1-1": 20,
+    "quantinuum.sim.h2-1sc": 56,
+    "quantinuum.sim.h2-1e": 56,
+    "quantinuum.qpu.h2-1": 56,
+    "quantinuum.sim.h2-2sc": 56,
+    "quantinuum.sim.h2-2e": 56,
+    "quantinuum.qpu.h2-2": 56,
+}
+
+
+def capacity(target: Target) -> int | None:
+    """The target's published qubit count, when runner knows it."""
+    return QUBITS.get(target.target)
+
+
 SPEC = ProviderSpec(
     name="azure",
     kinds=frozenset({"job", "session"}),
@@ -51,6 +75,7 @@ SPEC = ProviderSpec(
     description="Azure Quantum workspace (IonQ and Quantinuum targets)",
     mutable={"job": frozenset({"tags", "name"})},
     findable=frozenset({"job", "session"}),
+    capacity=capacity,
 )
 FEW = 3  # up to this many ids are read one GET each; more are read from list pages
 PREFIXES = ("ionq.", "quantinuum.")
