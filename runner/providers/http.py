@@ -16,7 +16,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -148,14 +148,19 @@ class HttpClient:
         gzip_body: bool = False,
         safe: bool | None = None,
         auth: bool = True,
+        accept: Collection[int] = (),
     ) -> httpx.Response:
-        """Send with retries; `safe` says a repeat cannot create twice (default: GET/PUT/DELETE/HEAD)."""
+        """Send with retries; `safe` says a repeat cannot create twice (default: GET/PUT/DELETE/HEAD).
+
+        `accept` names error statuses that are an answer here, not an error (409 "already exists"
+        for an idempotent create).
+        """
         repeatable = method in ("GET", "PUT", "DELETE", "HEAD") if safe is None else safe
         body, extra = self._body(json_body, content, gzip_body)
         started, attempt = time.monotonic(), 0
         while True:
             try:
-                return self._once(method, path, params, body, {**extra, **(headers or {})}, auth)
+                return self._once(method, path, params, body, {**extra, **(headers or {})}, auth, accept)
             except TransientError as exc:
                 attempt += 1
                 allowed = repeatable or not exc.acted_on_maybe
@@ -176,7 +181,14 @@ class HttpClient:
         return content, headers
 
     def _once(
-        self, method: str, path: str, params: Any, body: bytes | None, headers: Mapping[str, str], auth: bool
+        self,
+        method: str,
+        path: str,
+        params: Any,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        auth: bool,
+        accept: Collection[int] = (),
     ) -> httpx.Response:
         import httpx
 
@@ -194,11 +206,11 @@ class HttpClient:
             raise _transient(f"{self.provider}: {method} {path} timed out", unsent=unsent) from None
         except httpx.TransportError as exc:  # dropped connection, protocol error: maybe processed
             raise _transient(f"{self.provider}: {method} {path} failed: {_reason(exc)}") from None
-        return self._check(method, path, response)
+        return self._check(method, path, response, accept)
 
-    def _check(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
+    def _check(self, method: str, path: str, response: httpx.Response, accept: Collection[int] = ()) -> httpx.Response:
         status = response.status_code
-        if status < 400:
+        if status < 400 or status in accept:
             return response
         what = f"{self.provider}: {method} {path} -> {status}: {self.describe(response)}"
         if status == 429:
