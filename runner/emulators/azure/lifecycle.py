@@ -1,8 +1,9 @@
 """How an emulated job moves, and what its end does to its session, as the recorded real service shows it.
 
-Jobs (../shared/providers/recordings/azure): Waiting, with `quantumComputingData: {"count": 1}` once
-the input is accepted -> Executing (beginExecutionTime) -> Finishing (endExecutionTime; IonQ's
-recording shows it) -> Succeeded with its costEstimate; or Executing -> Failed with errorData. A
+Jobs (../shared/providers/recordings/azure): Waiting, then still Waiting with
+`quantumComputingData: {"count": 1}` halfway through the queue -> Executing (beginExecutionTime)
+-> Finishing (endExecutionTime; IonQ's recording shows it) -> Succeeded with its costEstimate;
+or Executing -> Failed with errorData. A
 job the target cannot run is Failed in the PUT's own response; an outputDataFormat the target
 does not write fails at the end, as the recorded CannotTranslateOutputData. Queueing lasts
 `faults.queue_delay`, running `faults.run_time`; `faults.job_failure_rate` fails jobs on purpose.
@@ -48,8 +49,15 @@ class Lifecycle:
         except JobError as exc:
             self.end(item, "Failed", exc)
             return
-        details.update(quantumComputingData={"count": 1}, lastModifiedTime=now())
-        self.scheduler.later(self.faults.queue_delay, lambda: self._start(item, work))
+        half = self.faults.queue_delay / 2  # the recorded job waits a while before it shows its circuit count
+        self.scheduler.later(half, lambda: self._accepted(item, work, half))
+
+    def _accepted(self, item: Item, work: Work, rest: float) -> None:
+        with self.lock:
+            if item.status != "Waiting":
+                return  # cancelled while queued
+            item.details.update(quantumComputingData={"count": 1}, lastModifiedTime=now())
+        self.scheduler.later(rest, lambda: self._start(item, work))
 
     def _start(self, item: Item, work: Work) -> None:
         with self.lock:
