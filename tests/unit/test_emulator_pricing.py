@@ -201,15 +201,15 @@ def test_the_emulator_bills_what_runner_planned(name: str, text: str, device: st
     assert currency is not None and charged(reported) == {currency: amount}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner's Quantinuum payload for a program with a delay declares `opaque delay(param0) q0;` and "
-    "sends `delay(1.e-07) q[0];`, which an OpenQASM 2 parser with qiskit's legacy instructions refuses: "
-    "the plan prices a job that fails at submission",
-)
 def test_a_program_with_a_delay_reaches_quantinuum_as_parseable_openqasm_2() -> None:
     text = (
         'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nbit[1] c;\nh q[0];\ndelay[100ns] q[0];\nc = measure q;\n'
     )
-    payload = formats.payload("quantinuum.qpu.h1-1", bound(Program("d.qasm", text, "qasm3", "d" * 64), {}))
-    assert bill("quantinuum.qpu.h1-1", payload.data, 100) is not None
+    program = Program("d.qasm", text, "qasm3", "d" * 64)
+    payload = formats.payload("quantinuum.qpu.h1-1", bound(program, {}))
+    assert b"delay" not in payload.data  # neither OpenQASM 2 nor Quantinuum's input has an idle instruction
+    reported = bill("quantinuum.qpu.h1-1", payload.data, 100)
+    assert reported is not None
+    assert charged(reported) == {"HQC": planned(program, "quantinuum.qpu.h1-1", 100)[1]}  # priced as sent
+    # what apply sends (converted once per program, then bound) is the same text
+    assert formats.payload_for("quantinuum.qpu.h1-1", program, {}).data == payload.data
