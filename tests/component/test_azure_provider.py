@@ -20,7 +20,7 @@ from runner.domain.remote import Observation, RemoteRef
 from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_OUT, UNKNOWN, Kind
 from runner.emulators.azure import execute as azure_exec
 from runner.emulators.server import EmulatorServer
-from runner.errors import AuthError, RejectedError
+from runner.errors import AuthError, ProviderError, RejectedError
 from runner.providers.azure import formats
 from runner.providers.azure.provider import AzureProvider, check_target
 from runner.providers.azure.wire import observation
@@ -278,6 +278,21 @@ def test_failure_details_are_kept() -> None:
     assert failed.detail == {"error": "too wide"}
     partial = observation({"id": "s", "itemType": "Session", "status": "Failure(s)"})
     assert partial.detail == {"failures": True}
+
+
+def test_an_answer_of_the_wrong_shape_is_one_line_naming_the_field() -> None:
+    provider = mocked(lambda request: httpx.Response(200, json=job_body("j1", tags="not-a-list")))
+    with pytest.raises(ProviderError) as caught:
+        provider.observe([RemoteRef("job", "j1")])
+    assert (
+        caught.value.message == "azure: the service sent a job runner cannot read: tags: Input should be a valid list"
+    )
+    paged = mocked(lambda request: httpx.Response(200, json={"value": {"id": "j1"}, "nextLink": None}))
+    with pytest.raises(ProviderError) as caught:
+        list(paged.api.pages("/jobs", {}))
+    assert caught.value.message == (
+        "azure: the service sent a list page runner cannot read: value: Input should be a valid list"
+    )
 
 
 # formats ---------------------------------------------------------------------------------------

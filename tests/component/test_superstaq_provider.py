@@ -20,7 +20,7 @@ from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEE
 from runner.emulators.server import EmulatorServer
 from runner.emulators.superstaq.app import SuperstaqEmulator
 from runner.emulators.superstaq.store import Store
-from runner.errors import AuthError, RejectedError
+from runner.errors import AuthError, ProviderError, RejectedError
 from runner.providers.base import Closes, Context, Submission, Updates
 from runner.providers.superstaq import v2 as superstaq_v2
 from runner.providers.superstaq import v3 as superstaq_v3
@@ -155,6 +155,19 @@ def test_unknown_status_is_kept_raw_and_failures_carry_their_text() -> None:
         "Failed",
         {"statuses": ["Done", "Failed"], "error": "circuit 1: calibration expired"},
         result=partial,
+    )
+
+
+def test_job_data_of_the_wrong_shape_is_one_line_naming_the_field() -> None:
+    answer = {"j": {"statuses": ["completed"], "counts": "00:10", "target": "t"}}
+    p = provider(
+        "http://127.0.0.1:9", "v0.3.0", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=answer))
+    )
+    with pytest.raises(ProviderError) as info:
+        p.observe([RemoteRef("job", "j")])
+    assert (
+        info.value.message
+        == "superstaq: the service sent a job runner cannot read: counts: Input should be a valid list"
     )
 
 
