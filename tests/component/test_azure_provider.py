@@ -253,7 +253,25 @@ def test_the_same_submission_twice_makes_one_job(server: EmulatorServer) -> None
     sub = submission()
     first, second = provider.create(sub), provider.create(sub)
     assert first.remote_id == second.remote_id == token.as_uuid(sub.token)
-    assert [j["id"] for j in server.emulator.state()["jobs"]] == [first.remote_id]
+    state = server.emulator.state()
+    assert [j["id"] for j in state["jobs"]] == [first.remote_id]
+    # the container was created before the upload (PUT ?restype=container: 201, then 409 the second time)
+    assert state["containers"] == [f"job-{first.remote_id}"]
+
+
+def test_the_shot_count_goes_as_shots_and_count() -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/storage/sasUri"):
+            return httpx.Response(200, json={"sasUri": "http://blob.test/acct/job-x?se=2099-01-01&sig=s"})
+        if request.url.host == "blob.test":
+            return httpx.Response(201)
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json=job_body(request.url.path.rsplit("/", 1)[-1]))
+
+    mocked(handler).create(submission(shots=250))
+    assert bodies[0]["inputParams"] == {"shots": 250, "count": 250}  # as the SDK sent them in the recordings
 
 
 # statuses --------------------------------------------------------------------------------------

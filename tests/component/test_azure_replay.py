@@ -22,6 +22,7 @@ from runner.domain.vocabulary import FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_
 from runner.errors import AuthError, RejectedError
 from runner.planning import cost
 from runner.providers.azure.provider import AzureProvider
+from runner.providers.azure.wire import observation
 from runner.providers.base import Context, Submission
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
@@ -177,6 +178,40 @@ def test_a_quantinuum_submission_creates_its_container_and_records_hqc_as_its_co
     result = az.result(RemoteRef("job", made.remote_id))
     assert result is not None
     assert (result.counts, result.shots) == (({"1 0 0": 1},), 1)  # registers c0, c1, c2, as qiskit prints them
+
+
+def test_the_recorded_hqc_event_is_a_quantity_not_money() -> None:
+    (final,) = [e for e in load("test_job_submit_quantinuum_h2_1e") if e.route == "GET /jobs/{id}"][-1:]
+    body = final.json()
+    assert body["costEstimate"]["currencyCode"] == "USD" and body["costEstimate"]["estimatedTotal"] == 0.0
+    detail = observation(body).detail
+    assert detail["cost"] == {"currency": "EHQC", "amount": 5.01}
+    assert cost.actuals([{"detail": detail}]) == {"EHQC": Decimal("5.01")}
+
+
+def test_a_session_own_cost_is_never_added_to_its_jobs() -> None:
+    recorded = [e.json() for e in load("test_session_job_qiskit_circuit_ionq") if e.route == "GET /sessions/{id}"]
+    priced = [b for b in recorded if b["costEstimate"]]
+    assert priced  # {"currencyCode": "USD", "events": [], "estimatedTotal": 0.0}
+    for body in priced:
+        detail = observation(body).detail
+        assert "cost" not in detail
+        assert detail["session_cost"] == {"currency": "USD", "amount": 0.0}
+
+
+def test_a_job_finishing_is_running_and_the_ionq_session_closes_succeeded() -> None:
+    replay = Replay(load("test_session_job_qiskit_circuit_ionq"))
+    az = provider(replay, target="ionq.simulator")
+    az.describe()
+    session = az.create(submission("session"))
+    jobs = [az.create(submission(parent=session.remote_id)) for _ in range(2)]
+    (finishing,) = az.observe([RemoteRef("job", jobs[0].remote_id)])
+    assert (finishing.status, finishing.raw_status) == (RUNNING, "Finishing")
+    assert settled(az, RemoteRef("job", jobs[0].remote_id)).detail["cost"] == {"currency": "USD", "amount": 0.0}
+    (running,) = az.observe([RemoteRef("session", session.remote_id)])
+    assert (running.status, running.raw_status) == (RUNNING, "Executing")
+    closed = az.close(RemoteRef("session", session.remote_id))
+    assert (closed.status, closed.raw_status) == (SUCCEEDED, "Succeeded")
 
 
 # a refused key ---------------------------------------------------------------------------------
