@@ -542,6 +542,29 @@ def test_check_target_names_each_problem() -> None:
     )
 
 
+@pytest.mark.parametrize("example", ["azure/azure.yaml", "superstaq/superstaq.yaml"])
+def test_validate_and_help_load_no_pydantic(example: str) -> None:
+    """The wire models are for parsing answers: commands that send nothing must not pay for pydantic."""
+    import subprocess
+    import sys
+
+    from conftest import EXAMPLES
+
+    code = (
+        "import runpy, sys\n"
+        "for argv in (['runner', 'validate', sys.argv[1]], ['runner', '--help']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n"
+        "        runpy.run_module('runner', run_name='__main__')\n"
+        "    except SystemExit as exc:\n"
+        "        assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / example)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_next_links_keep_their_own_query_so_paging_advances() -> None:
     """Regression: httpx replaces a URL's query with `params`; a nextLink must not restart at page 1."""
     seen: list[dict[str, str]] = []
