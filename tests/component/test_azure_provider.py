@@ -259,6 +259,19 @@ def test_the_same_submission_twice_makes_one_job(server: EmulatorServer) -> None
     assert state["containers"] == [f"job-{first.remote_id}"]
 
 
+def test_a_tag_update_the_job_does_not_show_afterwards_fails() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            return httpx.Response(200, json={"name": "j1", "tags": ["new"]})
+        return httpx.Response(200, json=job_body("j1", name="j1", tags=["old"]))  # the service kept the old tags
+
+    with pytest.raises(ProviderError) as caught:
+        mocked(handler).update(RemoteRef("job", "j1"), Attrs(("new",)))
+    assert (
+        caught.value.message == "job j1: the update was accepted but the job reads back {'tags': ['old'], 'name': 'j1'}"
+    )
+
+
 def test_the_shot_count_goes_as_shots_and_count() -> None:
     bodies: list[dict[str, Any]] = []
 
