@@ -17,7 +17,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -172,8 +172,13 @@ class HttpClient:
         gzip_body: bool = False,
         safe: bool | None = None,
         auth: bool = True,
+        accept: Collection[int] = (),
     ) -> httpx.Response:
-        """Send with retries; `safe` says a repeat cannot create twice (default: GET/PUT/DELETE/HEAD)."""
+        """Send with retries; `safe` says a repeat cannot create twice (default: GET/PUT/DELETE/HEAD).
+
+        `accept` names error statuses that are an answer here, not an error (409 "already exists"
+        for an idempotent create).
+        """
         repeatable = method in ("GET", "PUT", "DELETE", "HEAD") if safe is None else safe
         body, extra = self._body(json_body, content, gzip_body)
         started, attempt, reached = time.monotonic(), 0, False
@@ -182,7 +187,7 @@ class HttpClient:
             if left is not None and left <= 0:
                 raise self._final(f"{self.provider}: {method} {path}: the deadline passed", reached, deadline=True)
             try:
-                return self._once(method, path, params, body, {**extra, **(headers or {})}, auth, left)
+                return self._once(method, path, params, body, {**extra, **(headers or {})}, auth, left, accept)
             except TransientError as exc:
                 attempt += 1
                 reached = reached or exc.acted_on_maybe  # one attempt that may have got through taints them all
@@ -237,6 +242,7 @@ class HttpClient:
         headers: Mapping[str, str],
         auth: bool,
         left: float | None = None,
+        accept: Collection[int] = (),
     ) -> httpx.Response:
         import httpx
 
@@ -259,11 +265,11 @@ class HttpClient:
             raise _transient(f"{self.provider}: {method} {path} timed out", unsent=unsent) from None
         except httpx.TransportError as exc:  # dropped connection, protocol error: maybe processed
             raise _transient(f"{self.provider}: {method} {path} failed: {_reason(exc)}") from None
-        return self._check(method, path, response)
+        return self._check(method, path, response, accept)
 
-    def _check(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
+    def _check(self, method: str, path: str, response: httpx.Response, accept: Collection[int] = ()) -> httpx.Response:
         status = response.status_code
-        if status < 400:
+        if status < 400 or status in accept:
             return response
         what = f"{self.provider}: {method} {path} -> {status}: {self.describe(response)}"
         if status == 429:

@@ -15,6 +15,12 @@ from runner.quantum.qasm import parse
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
+# The QPY format version qiskit-superstaq writes (QPY_SERIALIZATION_VERSION in its serialization.py,
+# 13 since its qiskit 2.0 support): the oldest the official client's supported qiskit versions
+# read, so the service can read what we send; the newest version the installed qiskit writes may
+# be too new for it.
+SUPERSTAQ_QPY_VERSION = 13
+
 # The gates qelib1.inc offers: what OpenQASM 2 text is lowered to, and what cost estimates count.
 QASM2_BASIS = (
     "u1",
@@ -73,11 +79,11 @@ def qasm2_text(circuit: QuantumCircuit) -> str:
 
 
 def qpy_b64(circuits: Sequence[QuantumCircuit]) -> str:
-    """Circuits as base64-encoded QPY (what qiskit-superstaq sends)."""
+    """Circuits as base64-encoded QPY, in the QPY version qiskit-superstaq sends."""
     from qiskit import qpy
 
     buffer = io.BytesIO()
-    qpy.dump(list(circuits), buffer)
+    qpy.dump(list(circuits), buffer, version=SUPERSTAQ_QPY_VERSION)
     return base64.b64encode(buffer.getvalue()).decode()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,11 +16,11 @@ from runner import emulators
 from runner.domain import token
 from runner.domain.fingerprint import digest
 from runner.domain.model import Attrs, Program, Target
-from runner.domain.remote import RemoteRef
+from runner.domain.remote import Observation, RemoteRef
 from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_OUT, UNKNOWN, Kind
 from runner.emulators.azure import execute as azure_exec
 from runner.emulators.server import EmulatorServer
-from runner.errors import AuthError, RejectedError
+from runner.errors import AuthError, ProviderError, RejectedError
 from runner.providers.azure import formats
 from runner.providers.azure.provider import AzureProvider, check_target
 from runner.providers.azure.wire import observation
@@ -205,7 +206,7 @@ def test_401_names_the_target_and_the_credential_source_but_never_the_key(server
         provider.create(submission())
     assert caught.value.message == (
         "targets.az: Azure Quantum refused the credentials from environment variable KEY "
-        "(401: (Unauthorized) The API key is not valid for this workspace.)"
+        "(401: Unauthorized (invalid_token))"
     )
 
 
@@ -244,7 +245,7 @@ def test_a_repeated_put_that_meets_409_adopts_the_existing_job() -> None:
     created = mocked(handler).create(sub)
     job_id = token.as_uuid(sub.token)
     assert (created.remote_id, created.status) == (job_id, RUNNING)
-    assert calls == ["POST sasUri", "PUT inputData", f"PUT {job_id}", f"GET {job_id}"]
+    assert calls == ["POST sasUri", "PUT job-x", "PUT inputData", f"PUT {job_id}", f"GET {job_id}"]
 
 
 def test_the_same_submission_twice_makes_one_job(server: EmulatorServer) -> None:
@@ -252,7 +253,38 @@ def test_the_same_submission_twice_makes_one_job(server: EmulatorServer) -> None
     sub = submission()
     first, second = provider.create(sub), provider.create(sub)
     assert first.remote_id == second.remote_id == token.as_uuid(sub.token)
-    assert [j["id"] for j in server.emulator.state()["jobs"]] == [first.remote_id]
+    state = server.emulator.state()
+    assert [j["id"] for j in state["jobs"]] == [first.remote_id]
+    # the container was created before the upload (PUT ?restype=container: 201, then 409 the second time)
+    assert state["containers"] == [f"job-{first.remote_id}"]
+
+
+def test_a_tag_update_the_job_does_not_show_afterwards_fails() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            return httpx.Response(200, json={"name": "j1", "tags": ["new"]})
+        return httpx.Response(200, json=job_body("j1", name="j1", tags=["old"]))  # the service kept the old tags
+
+    with pytest.raises(ProviderError) as caught:
+        mocked(handler).update(RemoteRef("job", "j1"), Attrs(("new",)))
+    assert (
+        caught.value.message == "job j1: the update was accepted but the job reads back {'tags': ['old'], 'name': 'j1'}"
+    )
+
+
+def test_the_shot_count_goes_as_shots_and_count() -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/storage/sasUri"):
+            return httpx.Response(200, json={"sasUri": "http://blob.test/acct/job-x?se=2099-01-01&sig=s"})
+        if request.url.host == "blob.test":
+            return httpx.Response(201)
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json=job_body(request.url.path.rsplit("/", 1)[-1]))
+
+    mocked(handler).create(submission(shots=250))
+    assert bodies[0]["inputParams"] == {"shots": 250, "count": 250}  # as the SDK sent them in the recordings
 
 
 # statuses --------------------------------------------------------------------------------------
@@ -268,14 +300,30 @@ def test_session_statuses_map_onto_runners_and_keep_the_raw_text() -> None:
     raws = ["Waiting", "Executing", "Succeeded", "Failed", "Failure(s)", "TimedOut", "Hibernating"]
     seen = [observation({"id": "s", "itemType": "Session", "status": raw}) for raw in raws]
     assert [o.raw_status for o in seen] == raws
-    assert [o.status for o in seen] == [PENDING, RUNNING, SUCCEEDED, FAILED, FAILED, TIMED_OUT, UNKNOWN]
+    # Failure(s): a Continue session after a failed job, still open and taking jobs (recorded)
+    assert [o.status for o in seen] == [PENDING, RUNNING, SUCCEEDED, FAILED, RUNNING, TIMED_OUT, UNKNOWN]
 
 
 def test_failure_details_are_kept() -> None:
     failed = observation(job_body("j", "Failed", errorData={"code": "InvalidInputData", "message": "too wide"}))
     assert failed.detail == {"error": "too wide"}
     partial = observation({"id": "s", "itemType": "Session", "status": "Failure(s)"})
-    assert partial.detail == {"partial": True}
+    assert partial.detail == {"failures": True}
+
+
+def test_an_answer_of_the_wrong_shape_is_one_line_naming_the_field() -> None:
+    provider = mocked(lambda request: httpx.Response(200, json=job_body("j1", tags="not-a-list")))
+    with pytest.raises(ProviderError) as caught:
+        provider.observe([RemoteRef("job", "j1")])
+    assert (
+        caught.value.message == "azure: the service sent a job runner cannot read: tags: Input should be a valid list"
+    )
+    paged = mocked(lambda request: httpx.Response(200, json={"value": {"id": "j1"}, "nextLink": None}))
+    with pytest.raises(ProviderError) as caught:
+        list(paged.api.pages("/jobs", {}))
+    assert caught.value.message == (
+        "azure: the service sent a list page runner cannot read: value: Input should be a valid list"
+    )
 
 
 # formats ---------------------------------------------------------------------------------------
@@ -410,6 +458,16 @@ def test_results_ask_for_a_sas_when_the_output_uri_has_none() -> None:
 
 
 # sessions --------------------------------------------------------------------------------------
+def finished(provider: AzureProvider, ref: RemoteRef, timeout: float = 20.0) -> Observation:
+    """Observe until the resource is terminal."""
+    deadline = time.monotonic() + timeout
+    (seen,) = provider.observe([ref])
+    while not seen.terminal and time.monotonic() < deadline:
+        time.sleep(0.02)
+        (seen,) = provider.observe([ref])
+    return seen
+
+
 def test_abort_session_fails_with_its_job_and_refuses_the_next(server: EmulatorServer) -> None:
     provider = live(server)
     session = provider.create(submission(kind="session", spec={"job_failure_policy": "abort"}))
@@ -426,30 +484,43 @@ def test_abort_session_fails_with_its_job_and_refuses_the_next(server: EmulatorS
     with pytest.raises(RejectedError) as caught:
         provider.create(nxt)
     assert caught.value.message == (
-        f"{nxt.address}: 400: (InvalidSessionState) Session '{session.remote_id}' is in a terminal state (Failed) "
-        "and accepts no new jobs."
+        f"{nxt.address}: 400: (InvalidJobDefinition) Session is already in a terminal state. This may have been "
+        "due to failures in prior jobs in the session."
     )
 
 
-def test_continue_session_closes_as_partial_failure(server: EmulatorServer) -> None:
+def test_continue_session_says_failures_stays_open_and_ends_failed_when_closed(server: EmulatorServer) -> None:
     provider = live(server)
     session = provider.create(submission(kind="session", spec={"job_failure_policy": "continue"}))
     parent = RemoteRef("session", session.remote_id)
     assert provider.create(submission(WIDE, parent=parent)).status == FAILED
-    closed = provider.close(parent)
-    name = f"session-{session.remote_id}"
-    assert (closed.status, closed.raw_status, closed.detail) == (
-        FAILED,
+    (open_with_failures,) = provider.observe([parent])
+    assert (open_with_failures.status, open_with_failures.raw_status, open_with_failures.detail) == (
+        RUNNING,
         "Failure(s)",
-        {"partial": True, "tags": ["t"], "name": name},
+        {"failures": True},
     )
+    good = provider.create(submission(parent=parent))
+    assert good.status == PENDING  # still takes jobs
+    assert finished(provider, RemoteRef("job", good.remote_id)).status == SUCCEEDED
+    (still,) = provider.observe([parent])
+    assert still.raw_status == "Failure(s)"  # a later success does not clear it (recorded)
+    closed = provider.close(parent)
+    # its own costEstimate (the sum of its jobs') is kept apart from the jobs' costs
+    assert (closed.status, closed.raw_status) == (FAILED, "Failed")
+    assert closed.detail == {"session_cost": {"currency": "USD", "amount": 0.0}}
     with pytest.raises(RejectedError):
         provider.create(submission(parent=parent))
 
 
-def test_sessions_have_no_update_call_and_no_batches(server: EmulatorServer) -> None:
+def test_sessions_cannot_be_changed_and_have_no_batches(server: EmulatorServer) -> None:
     provider = live(server)
-    provider.update(RemoteRef("session", "s"), Attrs(("x",)))
+    with pytest.raises(RejectedError) as caught:
+        provider.update(RemoteRef("session", "s"), Attrs(("x",)))
+    assert caught.value.message == (
+        "session s: Azure Quantum cannot change a session after it is opened (no update call, and sessions come "
+        "back without tags); its tags and name stay as created"
+    )
     assert provider.requests() == 0
     assert not isinstance(provider, AddsJobs)  # no batches: apply never offers it jobs to add
 
@@ -483,6 +554,29 @@ def test_check_target_names_each_problem() -> None:
     assert (
         check_target(Target("az", "azure", "ionq.simulator", {}, {"credentials": {"connection_string_env": "C"}})) == []
     )
+
+
+@pytest.mark.parametrize("example", ["azure/azure.yaml", "superstaq/superstaq.yaml"])
+def test_validate_and_help_load_no_pydantic(example: str) -> None:
+    """The wire models are for parsing answers: commands that send nothing must not pay for pydantic."""
+    import subprocess
+    import sys
+
+    from conftest import EXAMPLES
+
+    code = (
+        "import runpy, sys\n"
+        "for argv in (['runner', 'validate', sys.argv[1]], ['runner', '--help']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n"
+        "        runpy.run_module('runner', run_name='__main__')\n"
+        "    except SystemExit as exc:\n"
+        "        assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / example)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_next_links_keep_their_own_query_so_paging_advances() -> None:

@@ -10,21 +10,30 @@ from typing import Any
 
 import httpx
 import pytest
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 from runner import emulators
 from runner.domain.fingerprint import digest
 from runner.domain.model import Attrs, Program, Target
-from runner.domain.remote import Observation, RemoteRef
+from runner.domain.remote import Observation, RemoteRef, Result
 from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, UNKNOWN
 from runner.emulators.server import EmulatorServer
 from runner.emulators.superstaq.app import SuperstaqEmulator
 from runner.emulators.superstaq.store import Store
-from runner.errors import AuthError, RejectedError
+from runner.errors import AuthError, ProviderError, RejectedError
 from runner.providers.base import Closes, Context, Submission, Updates
 from runner.providers.superstaq import v2 as superstaq_v2
 from runner.providers.superstaq import v3 as superstaq_v3
 from runner.providers.superstaq.provider import SuperstaqProvider, base_url, check_target
-from runner.providers.superstaq.wire import V2_STATUSES, V3_STATUSES, JobRequest, aggregate, runner_counts
+from runner.providers.superstaq.wire import (
+    V2_STATUSES,
+    V3_STATUSES,
+    JobRequest,
+    Layout,
+    aggregate,
+    circuit_layout,
+    runner_counts,
+)
 from runner.quantum.simulator import SimJob, run
 
 KEY = "emulator-key"
@@ -128,8 +137,37 @@ def test_unknown_status_is_kept_raw_and_failures_carry_their_text() -> None:
     p = provider("http://127.0.0.1:9", transport=fetch_answer(jobs))
     unknown, failed = p.observe([RemoteRef("job", "a"), RemoteRef("job", "b1,b2")])
     assert unknown == Observation("a", UNKNOWN, "Paused", {"statuses": ["Paused"]})
+    # the circuit that completed keeps its counts: a partial result comes with the failed job
+    partial = Result(
+        ({"00": 1}, {}),
+        1,
+        {
+            "provider": "superstaq",
+            "api_version": "v0.2.0",
+            "target": "",
+            "partial": True,
+            "statuses": ["Done", "Failed"],
+        },
+    )
     assert failed == Observation(
-        "b1,b2", FAILED, "Failed", {"statuses": ["Done", "Failed"], "error": "circuit 1: calibration expired"}
+        "b1,b2",
+        FAILED,
+        "Failed",
+        {"statuses": ["Done", "Failed"], "error": "circuit 1: calibration expired"},
+        result=partial,
+    )
+
+
+def test_job_data_of_the_wrong_shape_is_one_line_naming_the_field() -> None:
+    answer = {"j": {"statuses": ["completed"], "counts": "00:10", "target": "t"}}
+    p = provider(
+        "http://127.0.0.1:9", "v0.3.0", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=answer))
+    )
+    with pytest.raises(ProviderError) as info:
+        p.observe([RemoteRef("job", "j")])
+    assert (
+        info.value.message
+        == "superstaq: the service sent a job runner cannot read: counts: Input should be a valid list"
     )
 
 
@@ -154,9 +192,101 @@ def test_v2_fetch_refused_for_an_unknown_id_falls_back_to_one_id_per_request() -
 
 # counts ------------------------------------------------------------------------------------------
 def test_big_endian_samples_become_qiskit_keys() -> None:
-    assert runner_counts({"10": 7, "01": 3}, [2]) == {"01": 7, "10": 3}
-    assert runner_counts({"101": 4.0}, [1, 2]) == {"10 1": 4}
-    assert runner_counts({"1 01": 2}, []) == {"101": 2}
+    assert runner_counts({"10": 7, "01": 3}, Layout(2, (0, 1), (2,))) == {"01": 7, "10": 3}
+    assert runner_counts({"101": 4.0}, Layout(3, (0, 1, 2), (1, 2))) == {"10 1": 4}
+    assert runner_counts({"1 01": 2}, None) == {"101": 2}  # no input circuit came back: only reversed
+
+
+def official_vectors() -> list[tuple[QuantumCircuit, dict[str, int], dict[str, int]]]:
+    """qiskit-superstaq's test_counts_arranged: (circuit, the service's samples, the official client's counts)."""
+    qc1 = QuantumCircuit(QuantumRegister(4), ClassicalRegister(4))
+    qc1.measure([2, 3], [2, 3])
+    qc2 = QuantumCircuit(QuantumRegister(5), ClassicalRegister(5))
+    qc2.measure([0, 1, 2, 4], [0, 1, 2, 4])
+    qc3 = QuantumCircuit(QuantumRegister(8), ClassicalRegister(5))
+    qc3.x(0)
+    qc3.h(1)
+    qc3.measure(1, 1)
+    qc3.h(1)
+    qc3.cx(1, 2)
+    qc3.measure([6, 2, 0], [3, 0, 4])
+    qc4 = QuantumCircuit(QuantumRegister(3), ClassicalRegister(5))
+    qc4.h(1)
+    qc4.x(2)
+    qc4.measure([0, 1, 2], [2, 4, 1])
+    return [
+        (qc1, {"00": 70, "11": 30}, {"0000": 70, "1100": 30}),
+        (qc2, {"1101": 40, "0001": 60}, {"10011": 40, "10000": 60}),
+        (qc3, {"1101": 26, "0001": 36, "1001": 19, "0101": 19}, {"10011": 26, "10010": 19, "10001": 19, "10000": 36}),
+        (qc4, {"100": 50, "101": 50}, {"00010": 50, "10010": 50}),
+    ]
+
+
+def test_keys_of_the_measured_bits_are_widened_like_the_official_client_does() -> None:
+    from runner.quantum.circuits import qpy_b64
+
+    for circuit, samples, expected in official_vectors():
+        assert runner_counts(samples, circuit_layout(qpy_b64([circuit]))) == expected
+
+
+@pytest.mark.parametrize("version", ["v0.2.0", "v0.3.0"])
+def test_results_of_the_services_keys_through_the_provider(version: str) -> None:
+    """The service's answer for the official vectors, as each API version carries it, read by the provider."""
+    from runner.quantum.circuits import qpy_b64
+
+    vectors = official_vectors()
+    circuits = [qpy_b64([c]) for c, _, _ in vectors]
+    samples = [s for _, s, _ in vectors]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if version == "v0.2.0":
+            jobs = {
+                f"c{i}": {"status": "Done", "samples": s, "shots": 100, "input_circuit": q, "target": "t"}
+                for i, (s, q) in enumerate(zip(samples, circuits, strict=True))
+            }
+            return httpx.Response(200, json=jobs)
+        data = {"statuses": ["completed"] * 4, "counts": samples, "shots": [100] * 4, "input_circuits": circuits}
+        return httpx.Response(200, json={"j": {**data, "num_circuits": 4, "target": "t"}})
+
+    p = provider("http://127.0.0.1:9", version, transport=httpx.MockTransport(handle))
+    result = p.result(RemoteRef("job", "c0,c1,c2,c3" if version == "v0.2.0" else "j"))
+    assert result is not None and list(result.counts) == [expected for _, _, expected in vectors]
+
+
+# some bits of a register measured, others not, over two registers: deterministic, qiskit prints "01 101"
+UNMEASURED = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[4];\ncreg a[3];\ncreg b[2];\nx q[0];\nx q[1];\nx q[3];\n'
+    "measure q[0] -> a[2];\nmeasure q[1] -> b[0];\nmeasure q[3] -> a[0];\n"
+)
+
+
+@pytest.mark.parametrize("version", ["v0.2.0", "v0.3.0"])
+def test_the_emulator_keys_only_measured_bits_and_the_client_widens_them_back(
+    server: EmulatorServer, version: str
+) -> None:
+    p = provider(server.url, version)
+    final = settle(p, p.create(submission(UNMEASURED, REGISTERS, shots=30)))
+    assert final.status == SUCCEEDED
+    (job,) = store(server).jobs.values()
+    # the service's answer: a[0], a[2], b[0] measured (classical bits 0, 2, 3), lowest first
+    assert [c.counts for c in job.circuits] == [{"111": 30}, {"101": 30}]
+    result = p.result(RemoteRef("job", final.remote_id))
+    local = [run(SimJob(text, 30, 1))["counts"] for text in (UNMEASURED, REGISTERS)]
+    assert result is not None and list(result.counts) == local == [{"01 101": 30}, {"10 1": 30}]
+
+
+def test_circuits_go_out_in_the_qpy_version_the_official_client_writes(server: EmulatorServer) -> None:
+    import base64
+
+    sent: list[bytes] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(base64.b64decode(json.loads(request.content)["qiskit_circuits"]))
+        return httpx.Response(200, json={"job_ids": ["j_0"], "status": "Queued"})
+
+    provider("http://127.0.0.1:9", transport=httpx.MockTransport(handle)).create(submission(BELL))
+    # a QPY file starts with b"QISKIT" and its format version; qiskit-superstaq pins 13 (serialization.py)
+    assert (sent[0][:6], sent[0][6]) == (b"QISKIT", 13)
 
 
 @pytest.mark.parametrize("version", ["v0.2.0", "v0.3.0"])
@@ -333,6 +463,25 @@ def test_v2_cancel_one_index_then_the_whole_job(server: EmulatorServer) -> None:
     assert info.value.message == f"job {ref.remote_id} has 2 circuit(s); index 2 is out of range"
     whole = p.cancel(ref)
     assert (whole.status, dict(whole.detail)) == (CANCELLED, {"statuses": ["Cancelled", "Cancelled"]})
+
+
+def test_after_one_circuit_is_cancelled_the_others_results_are_kept(server: EmulatorServer) -> None:
+    server.emulator.faults.queue_delay = 0.5
+    p = provider(server.url)
+    ref = RemoteRef("job", p.create(submission(FLIP, BELL, REGISTERS, shots=30)).remote_id)
+    assert p.cancel_index(ref, 1).status == PENDING  # the other two still queued
+    final = settle(p, p.observe([ref])[0])
+    assert (final.status, final.raw_status, final.detail["statuses"]) == (
+        CANCELLED,
+        "Cancelled",
+        ["Done", "Cancelled", "Done"],
+    )
+    data = {"provider": "superstaq", "api_version": "v0.2.0", "target": "ss_unconstrained_simulator"}
+    partial = Result(
+        ({"01": 30}, {}, {"10 1": 30}), 30, {**data, "partial": True, "statuses": final.detail["statuses"]}
+    )
+    assert final.result == partial  # observed with the counts that exist, so refresh and wait record them
+    assert p.result(ref) == partial
 
 
 def test_v3_refuses_one_index_and_cancels_the_whole_job(server: EmulatorServer) -> None:

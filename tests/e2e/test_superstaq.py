@@ -126,3 +126,23 @@ def test_fresh_processes_with_a_warm_program_cache_convert_programs_on_worker_th
             assert ran.returncode == 0, ran.stdout + ran.stderr
             assert "Apply complete: 4 created, 0 updated, 0 replaced, 0 deleted, 0 failed" in ran.stdout
             assert "partially initialized" not in ran.stdout + ran.stderr
+
+
+def test_results_of_the_circuits_that_ran_after_one_was_cancelled(examples: Path, cli: Callable[..., Ran]) -> None:
+    with emulator("--queue-delay", "3") as url:  # long enough to cancel circuit 1 before the job starts
+        m = manifest(examples, url)
+        assert cli("apply", m, "--yes").code == 0
+        one: Ran = cli("cancel", "job.pair", "-m", m, "--index", "1")
+        assert (one.code, one.out) == (0, "  - job.pair: cancel requested (pending)\n")
+        waited: Ran = cli("wait", "-m", m, "--timeout", "60")
+        assert waited.code == 0, waited.out + waited.err
+        status = {r["address"]: r["status"] for r in json.loads(cli("status", "-m", m, "--json").out)}
+        assert status["job.pair"] == "cancelled"
+
+        pair = json.loads(cli("results", "job.pair", "-m", m, "--json").out)
+        bell, rotation = pair["counts"]  # circuit 0 ran; circuit 1 was cancelled and has no counts
+        assert set(bell) <= {"00", "11"} and sum(bell.values()) == 500
+        assert rotation == {}
+        assert (pair["partial"], pair["statuses"], pair["shots"]) == (True, ["Done", "Cancelled"], 500)
+        table: Ran = cli("results", "job.pair", "-m", m)
+        assert table.code == 0 and "job.pair" in table.out

@@ -149,7 +149,8 @@ def test_abort_session_fails_with_its_first_failed_job_and_refuses_more(ws: Work
     with pytest.raises(HttpResponseError) as caught:
         target.submit(BELL_JSON, name="after-failure", shots=10)
     assert caught.value.status_code == 400
-    assert f"Session '{session.id}' is in a terminal state (Failed) and accepts no new jobs." in str(caught.value)
+    assert caught.value.error is not None and caught.value.error.code == "InvalidJobDefinition"
+    assert "Session is already in a terminal state." in str(caught.value)
 
 
 def test_targets_and_quotas(ws: Workspace) -> None:
@@ -161,4 +162,22 @@ def test_targets_and_quotas(ws: Workspace) -> None:
 def test_a_wrong_key_is_refused(server: EmulatorServer) -> None:
     with pytest.raises(ClientAuthenticationError) as caught:
         workspace(server, key="wrong").list_jobs()
-    assert "The API key is not valid for this workspace." in str(caught.value)
+    # as recorded: an empty body (the reason is only in WWW-Authenticate), so the SDK can say no more
+    assert (caught.value.status_code, str(caught.value)) == (401, "Operation returned an invalid status 'Unauthorized'")
+
+
+def test_continue_session_reports_failures_while_open_and_ends_failed(ws: Workspace) -> None:
+    """The recorded Continue sequence, read through the official SDK: Failure(s) while open, Failed once closed."""
+    target = ws.get_targets("ionq.simulator")
+    session = target.open_session(name="lenient", job_failure_policy="Continue")
+    wide = target.submit(WIDE_JSON, name="too-wide", shots=10)
+    assert wide.details.status == "Failed"
+    session.refresh()
+    assert (session.details.status, session.is_in_terminal_state()) == ("Failure(s)", False)
+    after = target.submit(BELL_JSON, name="after-failure", shots=10)  # still taken
+    after.wait_until_completed(timeout_secs=30)
+    assert after.has_succeeded()
+    session.refresh()
+    assert session.details.status == "Failure(s)"
+    session.close()
+    assert (session.details.status, session.is_in_terminal_state()) == ("Failed", True)

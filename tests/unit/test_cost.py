@@ -443,6 +443,7 @@ def test_actuals_sum_reported_costs_per_currency() -> None:
 def test_the_emulator_reports_what_the_plan_estimated(device: str) -> None:
     from runner.emulators.azure import execute as azure_exec
     from runner.providers.azure import formats as azure_formats
+    from runner.providers.azure.wire import observation
     from runner.quantum.circuits import bound
 
     one = job("s", "t", ROTATION, shots=100, params={"theta": 0.5})
@@ -451,52 +452,51 @@ def test_the_emulator_reports_what_the_plan_estimated(device: str) -> None:
     work = azure_exec.prepare(device, payload.input_format, {"shots": 100}, payload.data)
     reported = azure_exec.cost_estimate(device, work)
     assert reported is not None
-    assert (reported["currencyCode"], D(str(reported["estimatedTotal"]))) == (planned[0].currency, planned[0].amount)
+    detail = observation({"id": "j", "status": "Succeeded", "costEstimate": reported}).detail  # as the client reads it
+    assert cost.actuals([{"detail": detail}]) == {str(planned[0].currency): planned[0].amount}
 
 
-def test_the_emulator_reports_no_cost_for_free_targets() -> None:
+def test_the_emulator_reports_nothing_billed_on_the_ionq_simulator() -> None:
     from runner.emulators.azure import execute as azure_exec
     from runner.quantum.circuits import bound
 
     work = azure_exec.Work("ionq", bound(BELL, {}), 100)
-    assert azure_exec.cost_estimate("ionq.simulator", work) is None
+    reported = azure_exec.cost_estimate("ionq.simulator", work)
+    assert reported is not None and reported["estimatedTotal"] == 0.0
 
 
-def test_an_azure_cost_estimate_becomes_detail_cost_with_its_events() -> None:
+def test_an_azure_cost_estimate_becomes_detail_cost_and_usage() -> None:
     from runner.providers.azure.wire import observation
 
     item = {
         "id": "j1",
         "status": "Succeeded",
         "costEstimate": {
-            "currencyCode": "HQC",
-            "estimatedTotal": 6.2,
+            "currencyCode": "USD",
+            "estimatedTotal": 97.5,
             "events": [
                 {
                     "dimensionId": "gs1q",
                     "dimensionName": "1Q Gate Shot",
                     "measureUnit": "1q gate shot",
-                    "amountBilled": 0.2,
+                    "amountBilled": 1000,
                     "amountConsumed": 1000,
-                    "unitPrice": 0.0002,
+                    "unitPrice": 0.0002205,
                 }
             ],
         },
     }
     assert observation(item).detail == {
-        "cost": {
-            "currency": "HQC",
-            "amount": 6.2,
-            "events": [
-                {
-                    "dimension": "1Q Gate Shot",
-                    "unit": "1q gate shot",
-                    "quantity": 1000,
-                    "unit_price": 0.0002,
-                    "amount": 0.2,
-                }
-            ],
-        }
+        "cost": {"currency": "USD", "amount": 97.5},
+        "usage": [
+            {
+                "dimension": "1Q Gate Shot",
+                "unit": "1q gate shot",
+                "billed": 1000,
+                "consumed": 1000,
+                "unit_price": 0.0002205,
+            }
+        ],
     }
     assert "cost" not in observation({"id": "j2", "status": "Succeeded", "costEstimate": None}).detail
 
@@ -531,11 +531,6 @@ def test_a_job_finished_on_the_azure_emulator_records_its_reported_cost() -> Non
         provider.shutdown()
         server.stop()
     (planned,) = cost.estimate(expand(manifest(job("a", "h1", shots=100))))
-    assert (seen.raw_status, seen.detail["cost"]["currency"]) == ("Succeeded", "HQC")
+    assert (seen.raw_status, seen.detail["cost"]) == ("Succeeded", {"currency": "HQC", "amount": 5.42})
     assert cost.actuals([{"detail": seen.detail}]) == {"HQC": planned.amount} == {"HQC": D("5.42")}
-    assert [e["dimension"] for e in seen.detail["cost"]["events"]] == [
-        "job",
-        "1q_gate_shot",
-        "2q_gate_shot",
-        "spam_shot",
-    ]
+    assert [(e["dimension"], e["unit"]) for e in seen.detail["usage"]] == [("HQC", "hqc")]

@@ -1,8 +1,9 @@
 """The Azure emulator's bill, worked by hand from the published formulas, then held against runner's planner.
 
 The emulator counts gates in the input as it arrived (IonQ JSON, Quantinuum OpenQASM 2) with its
-own formulas; runner's planner counts its own lowering of the program with runner's formulas. They
-share no code, so where they disagree one of them is wrong.
+own formulas and reports them in the recorded service's shape; runner's planner counts its own
+lowering of the program with runner's formulas, and runner's client reads the report. They share
+no code, so where they disagree one of them is wrong.
 """
 
 from __future__ import annotations
@@ -33,41 +34,42 @@ def bill(target: str, data: bytes, shots: int) -> dict[str, object] | None:
     return azure_exec.cost_estimate(target, azure_exec.prepare(target, input_format, {"shots": shots}, data))
 
 
+def charged(reported: dict[str, object]) -> dict[str, Decimal]:
+    """What runner's client records as the job's cost, per currency, from the CostEstimate."""
+    from runner.providers.azure.wire import observation
+
+    return cost.actuals([{"detail": observation({"id": "j", "status": "Succeeded", "costEstimate": reported}).detail}])
+
+
 # by hand ---------------------------------------------------------------------------------------
 def test_a_small_ionq_job_is_topped_up_to_the_minimum_charge() -> None:
     reported = bill(
         "ionq.qpu.aria-1", ionq({"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}), 1000
     )
+    # the recorded shape: amountBilled counts gate shots; the minimum shows in estimatedTotal only
     assert reported == {
         "currencyCode": "USD",
-        "estimatedTotal": 97.5,
         "events": [
             {
-                "dimensionId": "1q_gate_shot",
-                "dimensionName": "1q_gate_shot",
-                "measureUnit": "gate-shot",
-                "amountBilled": 0.2205,
+                "dimensionId": "gs1q",
+                "dimensionName": "1Q Gate Shot",
+                "measureUnit": "1q gate shot",
+                "amountBilled": 1000.0,
                 "amountConsumed": 1000.0,
                 "unitPrice": 0.0002205,
             },
             {
-                "dimensionId": "2q_gate_shot",
-                "dimensionName": "2q_gate_shot",
-                "measureUnit": "gate-shot",
-                "amountBilled": 0.98,
+                "dimensionId": "gs2q",
+                "dimensionName": "2Q Gate Shot",
+                "measureUnit": "2q gate shot",
+                "amountBilled": 1000.0,
                 "amountConsumed": 1000.0,
                 "unitPrice": 0.00098,
             },
-            {
-                "dimensionId": "minimum",
-                "dimensionName": "minimum",
-                "measureUnit": "job",
-                "amountBilled": 96.2995,
-                "amountConsumed": 1.0,
-                "unitPrice": 96.2995,
-            },
         ],
+        "estimatedTotal": 97.5,
     }
+    assert charged(reported) == {"USD": D("97.5")}
 
 
 def test_a_large_ionq_job_pays_its_gate_shots_and_no_minimum() -> None:
@@ -100,9 +102,25 @@ def test_quantinuum_bills_hqc_on_hardware_and_ehqc_on_emulators() -> None:
     # 5 + 100 x (1 + 10 x 1 + 5 x 2) / 5000 = 5.42
     hardware = bill("quantinuum.qpu.h1-1", BELL_QASM.encode(), 100)
     emulated = bill("quantinuum.sim.h1-1e", BELL_QASM.encode(), 100)
-    assert hardware is not None and emulated is not None
-    assert (hardware["currencyCode"], hardware["estimatedTotal"]) == ("HQC", 5.42)
-    assert (emulated["currencyCode"], emulated["estimatedTotal"]) == ("EHQC", 5.42)
+    # as recorded for quantinuum.sim.h2-1e: one event counting HQCs, and 0.0 USD
+    assert emulated == {
+        "currencyCode": "USD",
+        "events": [
+            {
+                "dimensionId": "ehqc",
+                "dimensionName": "EHQC",
+                "measureUnit": "hqc",
+                "amountBilled": 5.42,
+                "amountConsumed": 5.42,
+                "unitPrice": 0.0,
+            }
+        ],
+        "estimatedTotal": 0.0,
+    }
+    assert hardware is not None and hardware["events"] == [
+        {**emulated["events"][0], "dimensionId": "hqc", "dimensionName": "HQC"}  # type: ignore[index]
+    ]
+    assert (charged(hardware), charged(emulated)) == ({"HQC": D("5.42")}, {"EHQC": D("5.42")})
 
 
 def test_resets_are_spam_and_barriers_and_identities_are_not_billed() -> None:
@@ -114,9 +132,20 @@ def test_resets_are_spam_and_barriers_and_identities_are_not_billed() -> None:
     assert billing.circuit_gates(circuit) == billing.Gates(one_q=1, two_q=1, spam=3)
 
 
-@pytest.mark.parametrize("target", ["ionq.simulator", "quantinuum.sim.h1-1sc", "quantinuum.hqs-lt-s1-apival"])
-def test_simulators_and_syntax_checkers_bill_nothing(target: str) -> None:
+@pytest.mark.parametrize("target", ["quantinuum.sim.h1-1sc", "quantinuum.hqs-lt-s1-apival"])
+def test_syntax_checkers_bill_nothing(target: str) -> None:
     assert billing.cost_estimate(target, 1000, billing.Gates(10, 10, 10)) is None
+
+
+def test_the_ionq_simulator_reports_its_gate_dimensions_with_nothing_billed_as_recorded() -> None:
+    reported = billing.cost_estimate("ionq.simulator", 1000, billing.Gates(10, 10, 10))
+    assert reported is not None
+    assert (reported["currencyCode"], reported["estimatedTotal"]) == ("USD", 0.0)
+    assert [(e["dimensionId"], e["amountBilled"], e["unitPrice"]) for e in reported["events"]] == [
+        ("gs1q", 0.0, 0.0),
+        ("gs2q", 0.0, 0.0),
+    ]
+    assert charged(reported) == {"USD": D(0)}
 
 
 # against runner's planner ----------------------------------------------------------------------
@@ -168,18 +197,19 @@ def test_the_emulator_bills_what_runner_planned(name: str, text: str, device: st
     payload = formats.payload(device, bound(program, {}))  # what runner's client uploads
     reported = bill(device, payload.data, 2000)
     assert reported is not None
-    assert (reported["currencyCode"], D(str(reported["estimatedTotal"]))) == planned(program, device, 2000)
+    currency, amount = planned(program, device, 2000)
+    assert currency is not None and charged(reported) == {currency: amount}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner's Quantinuum payload for a program with a delay declares `opaque delay(param0) q0;` and "
-    "sends `delay(1.e-07) q[0];`, which an OpenQASM 2 parser with qiskit's legacy instructions refuses: "
-    "the plan prices a job that fails at submission",
-)
 def test_a_program_with_a_delay_reaches_quantinuum_as_parseable_openqasm_2() -> None:
     text = (
         'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nbit[1] c;\nh q[0];\ndelay[100ns] q[0];\nc = measure q;\n'
     )
-    payload = formats.payload("quantinuum.qpu.h1-1", bound(Program("d.qasm", text, "qasm3", "d" * 64), {}))
-    assert bill("quantinuum.qpu.h1-1", payload.data, 100) is not None
+    program = Program("d.qasm", text, "qasm3", "d" * 64)
+    payload = formats.payload("quantinuum.qpu.h1-1", bound(program, {}))
+    assert b"delay" not in payload.data  # neither OpenQASM 2 nor Quantinuum's input has an idle instruction
+    reported = bill("quantinuum.qpu.h1-1", payload.data, 100)
+    assert reported is not None
+    assert charged(reported) == {"HQC": planned(program, "quantinuum.qpu.h1-1", 100)[1]}  # priced as sent
+    # what apply sends (converted once per program, then bound) is the same text
+    assert formats.payload_for("quantinuum.qpu.h1-1", program, {}).data == payload.data

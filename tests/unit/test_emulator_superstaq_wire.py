@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from qiskit import QuantumCircuit, qpy
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, qpy
 
 from runner.emulators.superstaq import execute
 
@@ -73,3 +73,11 @@ def test_counts_come_back_big_endian_with_classical_bit_zero_first() -> None:
     circuit.x(0)
     circuit.measure([0, 1], [0, 1])
     assert execute.run(execute.encode(circuit), 10, seed=1) == ({"10": 10}, None)
+
+
+def test_counts_have_one_bit_per_measured_classical_bit_lowest_first() -> None:
+    # the service leaves unmeasured classical bits out of the key (qiskit-superstaq's test_counts_arranged)
+    circuit = QuantumCircuit(QuantumRegister(3), ClassicalRegister(5))
+    circuit.x(2)
+    circuit.measure([0, 1, 2], [2, 4, 1])  # classical bits 1, 2 and 4 are written; 0 and 3 are not
+    assert execute.run(execute.encode(circuit), 10, seed=1) == ({"100": 10}, None)

@@ -1,13 +1,20 @@
 """An emulator of the Azure Quantum workspace data plane, its linked blob storage and an Entra token endpoint.
 
-Speaks what azure-quantum 3.13 and runner's client send:
-jobs, sessions, top-level items, storage SAS URIs, provider status and quotas under the
-workspace path; path-style blob URLs (`/emulatorstore/<container>/<blob>?<SAS>`) on the same
-port; `POST /<tenant>/oauth2/v2.0/token` for client credentials (its API key is the client
-secret). Requests need `x-ms-quantum-api-key` or a bearer token it issued. Choices where the real
-service is not documented: a PUT of an existing job or session id answers 409; a job PUT into a
-closed or finished session answers 400 InvalidSessionState; cancelling a finished job is a no-op
-204; closing a session whose jobs still run ends it when the last one finishes.
+Speaks what azure-quantum 3.13 and runner's client send: jobs, sessions, top-level items,
+storage SAS URIs, provider status and quotas under the workspace path; path-style container and
+blob URLs (`/emulatorstore/<container>[/<blob>]?<SAS>`) on the same port; `POST
+/<tenant>/oauth2/v2.0/token` for client credentials (its API key is the client secret).
+
+It answers as the recorded real service does (../shared/providers/recordings/azure): creates
+answer 200; jobs and sessions carry exactly the recorded fields (jobs `jobPriority: "Basic"`,
+`isCancelling`, `lastModifiedTime`, `quantumComputingData`; sessions no tags, priority or
+errorData) and providerId in lower case; a job sent into a session that has ended answers 400
+InvalidJobDefinition with the recorded message; a refused key gets 401 with an empty body and
+`WWW-Authenticate: Bearer error="invalid_token"`. Storage errors are Azure Storage's XML.
+Choices where nothing is recorded: a PUT of an existing job or session id answers 409;
+cancelling a finished job is a no-op 204; closing a session whose jobs still run ends it when
+the last one finishes; a blob PUT into a container nobody created is accepted (azure-quantum 3.13
+no longer creates containers, while the recorded SDK did, and the service's SAS call does not).
 """
 
 from __future__ import annotations
@@ -54,8 +61,14 @@ def make(faults: Faults, seed: int | None) -> AzureEmulator:
     return AzureEmulator(faults, seed)
 
 
+SESSION_ENDED = (
+    "Session is already in a terminal state. This may have been due to failures in prior jobs in the session."
+)
+PRIORITIES = {"High": "High"}  # what jobPriority says for a requested priority; anything else is "Basic"
+
+
 def fail(status: int, code: str, message: str) -> Response:
-    """Azure's error body plus the x-ms-error-code header."""
+    """Azure's error body (as recorded) and the x-ms-error-code header (which the recorder did not keep)."""
     return Response(status, {"error": {"code": code, "message": message}}, {"x-ms-error-code": code})
 
 
@@ -102,6 +115,10 @@ class AzureEmulator(Emulator):
                 (m, storage.BLOB, self._locked(storage.blob_handler(self.store, self.key, m)))
                 for m in ("PUT", "GET", "HEAD")
             ],
+            *[
+                (m, storage.CONTAINER_PATH, self._locked(storage.container_handler(self.store, self.key, m)))
+                for m in ("PUT", "GET", "HEAD")
+            ],
             ("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", self._locked(self.token)),
         ]
 
@@ -134,20 +151,13 @@ class AzureEmulator(Emulator):
         key = request.headers.get("x-ms-quantum-api-key")
         bearer = request.headers.get("authorization", "")
         if key is not None:
-            ok, why = (
-                hmac.compare_digest(key.encode(), self.key.encode()),
-                "The API key is not valid for this workspace.",
-            )
+            ok = hmac.compare_digest(key.encode(), self.key.encode())
         elif bearer.lower().startswith("bearer "):
-            expiry = self.store.tokens.get(bearer[7:].strip(), 0.0)
-            ok, why = expiry > time.monotonic(), "The access token is invalid or has expired."
+            ok = self.store.tokens.get(bearer[7:].strip(), 0.0) > time.monotonic()
         else:
-            ok, why = False, "Send an x-ms-quantum-api-key header or an Authorization: Bearer token."
-        if ok:
-            return None
-        response = fail(401, "Unauthorized", why)
-        response.headers["WWW-Authenticate"] = 'Bearer authorization_uri="https://login.microsoftonline.com/"'
-        return response
+            ok = False
+        # as recorded for a refused API key: no body at all, the reason only in the header
+        return None if ok else Response(401, b"", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
     def _job(self, request: Request, workspace: str) -> Item | Response:
         item = self.store.jobs.get(request.group("id"))
@@ -183,22 +193,17 @@ class AzureEmulator(Emulator):
         item = self.store.add(self.store.jobs, job_id, self._job_details(job_id, body), workspace)
         if session is not None:
             session.jobs.append(job_id)
-            if session.status == "Waiting":
-                session.details.update(status="Executing", beginExecutionTime=now())
+            self.life.started(session)
         self.life.admit(item)  # validation happens now, so a bad job is Failed in this very response
-        return Response(201, dict(item.details))
+        # the recorded answer shows the container and blob URLs as sent, without their SAS
+        unsigned = {k: str(item.details[k]).split("?", 1)[0] for k in ("containerUri", "inputDataUri")}
+        return Response(200, {**item.details, **unsigned})
 
     def _refuses(self, session: Item | None, session_id: str, workspace: str) -> Response | None:
         if session is None or session.workspace != workspace:
             return fail(400, "InvalidSessionId", f"Session '{session_id}' does not exist in this workspace.")
-        if session.status in SESSION_TERMINAL:
-            return fail(
-                400,
-                "InvalidSessionState",
-                f"Session '{session_id}' is in a terminal state ({session.status}) and accepts no new jobs.",
-            )
-        if session.closed:
-            return fail(400, "InvalidSessionState", f"Session '{session_id}' is closed and accepts no new jobs.")
+        if session.status in SESSION_TERMINAL or session.closed:
+            return fail(400, "InvalidJobDefinition", SESSION_ENDED)
         return None
 
     def _job_details(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -206,33 +211,33 @@ class AzureEmulator(Emulator):
         provider = provider_of(str(body["target"]))
         output_format = body.get("outputDataFormat") or FORMATS.get(provider, ("", ""))[1]
         created = now()
-        return {
-            "id": job_id,
-            "itemType": "Job",
-            "name": body.get("name") or job_id,
-            "providerId": body["providerId"],
-            "target": body["target"],
-            "jobType": body.get("jobType") or "QuantumComputing",
-            "sessionId": body.get("sessionId"),
+        return {  # the recorded fields, in the recorded order
             "containerUri": body["containerUri"],
             "inputDataUri": body.get("inputDataUri") or f"{container}/inputData",
             "inputDataFormat": body["inputDataFormat"],
             "inputParams": body.get("inputParams") or {},
             "metadata": body.get("metadata"),
+            "sessionId": body.get("sessionId"),
+            "jobPriority": PRIORITIES.get(str(body.get("priority")), "Basic"),
+            "status": "Waiting",
+            "jobType": body.get("jobType") or "QuantumComputing",
             "outputDataFormat": output_format,
             "outputDataUri": body.get("outputDataUri") or storage.signed(self.key, f"{container}/rawOutputData"),
-            "status": "Waiting",
-            "creationTime": created,
-            "lastUpdatedTime": created,
-            "createdByType": "Key",
             "beginExecutionTime": None,
-            "endExecutionTime": None,
             "cancellationTime": None,
-            "costEstimate": None,
+            "lastModifiedTime": created,
+            "quantumComputingData": None,
             "errorData": None,
-            "usage": None,
-            "priority": body.get("priority") or "Standard",
+            "isCancelling": False,
             "tags": list(body.get("tags") or []),
+            "name": body.get("name") or job_id,
+            "id": job_id,
+            "providerId": str(body["providerId"]).lower(),
+            "target": body["target"],
+            "creationTime": created,
+            "endExecutionTime": None,
+            "costEstimate": None,
+            "itemType": "Job",
         }
 
     def get_job(self, request: Request, workspace: str) -> Response:
@@ -246,10 +251,16 @@ class AzureEmulator(Emulator):
         body = request.json()
         if not isinstance(body, dict):
             return fail(400, "InvalidJobUpdate", "The update must be a JSON object.")
-        for key in ("name", "priority", "tags"):
-            if key in body:  # merge-patch: null removes
-                item.details[key] = body[key] if body[key] is not None else ([] if key == "tags" else None)
-        return Response(200, {k: item.details.get(k) for k in ("name", "priority", "tags")})
+        if "name" in body:  # merge-patch: null removes
+            item.details["name"] = body["name"]
+        if "tags" in body:
+            item.details["tags"] = list(body["tags"] or [])
+        if "priority" in body:
+            item.details["jobPriority"] = PRIORITIES.get(str(body["priority"]), "Basic")
+        item.details["lastModifiedTime"] = now()
+        return Response(
+            200, {"name": item.details["name"], "priority": body.get("priority"), "tags": item.details["tags"]}
+        )
 
     def cancel_job(self, request: Request, workspace: str) -> Response:
         item = self._job(request, workspace)
@@ -279,25 +290,20 @@ class AzureEmulator(Emulator):
         target = str(body.get("target") or "")
         if target not in TARGETS:
             return fail(400, "InvalidTarget", f"Target '{target}' is not available in this workspace.")
-        created = now()
-        details = {
-            "id": session_id,
-            "itemType": "Session",
-            "name": body.get("name") or f"session-{session_id}",
-            "providerId": body.get("providerId") or provider_of(target),
-            "target": target,
-            "jobFailurePolicy": body.get("jobFailurePolicy") or "Abort",
+        details = {  # the recorded fields, in the recorded order: no tags, priority or errorData
             "status": "Waiting",
-            "creationTime": created,
-            "lastUpdatedTime": created,
-            "beginExecutionTime": None,
+            "jobFailurePolicy": body.get("jobFailurePolicy") or "Abort",
+            "jobPriority": "Basic",
+            "name": body.get("name") or f"session-{session_id}",
+            "id": session_id,
+            "providerId": str(body.get("providerId") or provider_of(target)).lower(),
+            "target": target,
+            "creationTime": now(),
             "endExecutionTime": None,
             "costEstimate": None,
-            "errorData": None,
-            "priority": body.get("priority") or "Standard",
-            "tags": list(body.get("tags") or []),
+            "itemType": "Session",
         }
-        return Response(201, dict(self.store.add(self.store.sessions, session_id, details, workspace).details))
+        return Response(200, dict(self.store.add(self.store.sessions, session_id, details, workspace).details))
 
     def get_session(self, request: Request, workspace: str) -> Response:
         item = self._session(request, workspace)

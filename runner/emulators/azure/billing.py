@@ -1,17 +1,22 @@
 """What the emulated Azure targets bill for a finished job: gate counts taken from the submitted input,
-priced by the formulas IonQ and Quantinuum publish for Azure Quantum.
+priced by the formulas IonQ and Quantinuum publish for Azure Quantum, reported in the shape the
+recorded service uses (../shared/providers/recordings/azure).
 
 Written from the published facts, not from runner's planner (the emulator checks that planner):
 - IonQ QPUs: max(97.50, 0.0002205 x 1q gate-shots + 0.00098 x 2q gate-shots) USD, the last
   default prices azure-quantum's client shipped (../shared/background/quantum-job-tools.md, (d)).
   Azure's pricing page: "multi-controlled two-qubit gates are billed as 6 * (N - 2) two-qubit
-  gates, where N is the number of qubits involved in the gate". `ionq.simulator` is free.
+  gates, where N is the number of qubits involved in the gate". `ionq.simulator` reports the
+  same two events with nothing consumed and nothing billed, as recorded.
 - Quantinuum: HQC = 5 + shots x (N1q + 10 N2q + 5 Nm) / 5000, Nm counting measurements and
   resets; emulators (names ending `-sim` or `-<n>e`) bill the same amount in EHQC, syntax
   checkers (`-apival`, `-<n>sc`) nothing.
 
-The events keep the emulator's own names (`1q_gate_shot`, ...). The real service's differ (IonQ
-`gs1q`/`gs2q`, Quantinuum one `hqc`/`ehqc` event, currencyCode `USD`; see the recordings).
+Recorded shapes: currencyCode is always USD. IonQ reports events `gs1q` and `gs2q` ("1Q Gate
+Shot", unit "1q gate shot"); Quantinuum one event `hqc` or `ehqc` (unit "hqc") whose
+amountBilled and amountConsumed are the HQC count, with unitPrice 0.0 and estimatedTotal 0.0:
+amountBilled is a quantity of the event's unit, never money. IonQ's minimum charge is in
+estimatedTotal only (no recording shows how the service itemises it).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
+ZERO = Decimal(0)
 IONQ_1Q, IONQ_2Q, IONQ_MINIMUM = Decimal("0.0002205"), Decimal("0.00098"), Decimal("97.50")
 HQC_PER_JOB, HQC_DIVISOR = Decimal(5), Decimal(5000)
 HQC_WEIGHTS = {"1q": Decimal(1), "2q": Decimal(10), "spam": Decimal(5)}
@@ -84,46 +90,39 @@ def cost_estimate(target: str, shots: int, gates: Gates) -> dict[str, Any] | Non
     """The job's CostEstimate document, or None for a target that does not bill."""
     if target.startswith("ionq."):
         if target.split(".")[1] == "simulator":
-            return None
-        return _document("USD", _ionq_events(shots, gates))
+            return _document(_ionq_events(0, Gates()), Decimal(0))
+        events = _ionq_events(shots, gates)
+        return _document(events, max(IONQ_MINIMUM, sum((e["amountBilled"] * e["unitPrice"] for e in events), ZERO)))
     if target.startswith("quantinuum.") and not _QUANTINUUM_CHECKER.search(target):
-        currency = "EHQC" if _QUANTINUUM_EMULATOR.search(target) else "HQC"
-        return _document(currency, _hqc_events(shots, gates))
+        emulated = bool(_QUANTINUUM_EMULATOR.search(target))
+        hqc = HQC_PER_JOB + shots * sum(HQC_WEIGHTS[k] * n for k, n in _hqc_counts(gates).items()) / HQC_DIVISOR
+        name = "EHQC" if emulated else "HQC"
+        return _document([_event(name.lower(), name, "hqc", hqc, ZERO)], ZERO)
     return None
 
 
-def _event(dimension: str, unit: str, consumed: int | Decimal, unit_price: Decimal) -> dict[str, Any]:
-    billed = Decimal(consumed) * unit_price
+def _event(dimension: str, name: str, unit: str, quantity: int | Decimal, unit_price: Decimal) -> dict[str, Any]:
     return {
         "dimensionId": dimension,
-        "dimensionName": dimension,
+        "dimensionName": name,
         "measureUnit": unit,
-        "amountBilled": billed,
-        "amountConsumed": Decimal(consumed),
+        "amountBilled": Decimal(quantity),
+        "amountConsumed": Decimal(quantity),
         "unitPrice": unit_price,
     }
 
 
 def _ionq_events(shots: int, gates: Gates) -> list[dict[str, Any]]:
-    events = [
-        _event("1q_gate_shot", "gate-shot", gates.one_q * shots, IONQ_1Q),
-        _event("2q_gate_shot", "gate-shot", gates.two_q * shots, IONQ_2Q),
-    ]
-    short = IONQ_MINIMUM - sum(e["amountBilled"] for e in events)
-    return events + ([_event("minimum", "job", 1, short)] if short > 0 else [])
-
-
-def _hqc_events(shots: int, gates: Gates) -> list[dict[str, Any]]:
-    per_op = {kind: weight / HQC_DIVISOR for kind, weight in HQC_WEIGHTS.items()}
     return [
-        _event("job", "job", 1, HQC_PER_JOB),
-        _event("1q_gate_shot", "gate-shot", gates.one_q * shots, per_op["1q"]),
-        _event("2q_gate_shot", "gate-shot", gates.two_q * shots, per_op["2q"]),
-        _event("spam_shot", "operation-shot", gates.spam * shots, per_op["spam"]),
+        _event("gs1q", "1Q Gate Shot", "1q gate shot", gates.one_q * shots, IONQ_1Q if shots else ZERO),
+        _event("gs2q", "2Q Gate Shot", "2q gate shot", gates.two_q * shots, IONQ_2Q if shots else ZERO),
     ]
 
 
-def _document(currency: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    total = sum((e["amountBilled"] for e in events), Decimal(0))
+def _hqc_counts(gates: Gates) -> dict[str, int]:
+    return {"1q": gates.one_q, "2q": gates.two_q, "spam": gates.spam}
+
+
+def _document(events: list[dict[str, Any]], total: Decimal) -> dict[str, Any]:
     wire = [{k: float(v) if isinstance(v, Decimal) else v for k, v in e.items()} for e in events]
-    return {"currencyCode": currency, "estimatedTotal": float(total), "events": wire}
+    return {"currencyCode": "USD", "events": wire, "estimatedTotal": float(total)}

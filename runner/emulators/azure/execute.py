@@ -59,14 +59,21 @@ class Work:
     circuit: Any  # qiskit QuantumCircuit
     shots: int
     gates: billing.Gates | None = None  # counted from the submitted input; None: count the circuit
+    unreadable_output: bool = False  # the job asked for an output format its target does not write
 
 
 def provider_of(target: str) -> str:
     return target.split(".", 1)[0]
 
 
-def prepare(target: str, input_format: str, params: Mapping[str, Any], data: bytes) -> Work:
-    """Check a job the way the service does at submission; raise JobError for a job that must fail."""
+def prepare(
+    target: str, input_format: str, params: Mapping[str, Any], data: bytes, output_format: str | None = None
+) -> Work:
+    """Check a job the way the service does at submission; raise JobError for a job that must fail.
+
+    An output format the target does not write is not refused here: the recorded service runs such
+    a job and fails it at the end (CannotTranslateOutputData), so the work says so.
+    """
     if target not in TARGETS:
         raise JobError("InvalidTarget", f"Target '{target}' is not available in this workspace.")
     provider = provider_of(target)
@@ -83,7 +90,8 @@ def prepare(target: str, input_format: str, params: Mapping[str, Any], data: byt
     else:
         circuit = qasm_circuit(data, target)
         gates = billing.circuit_gates(circuit)
-    return Work(provider, circuit, shots, gates)
+    unreadable = output_format is not None and output_format != FORMATS[provider][1]
+    return Work(provider, circuit, shots, gates, unreadable)
 
 
 def _check_width(qubits: int, target: str) -> None:

@@ -25,8 +25,10 @@ from runner.emulators.server import Handler, Request, Response
 
 ACCOUNT = "emulatorstore"
 BLOB = rf"/{ACCOUNT}/(?P<container>[^/]+)/(?P<blob>.+)"
+CONTAINER_PATH = rf"/{ACCOUNT}/(?P<container>[^/]+)"
 CONTAINER = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
 SAS_VERSION = "2023-11-03"
+_SAS_REFUSED = "Server failed to authenticate the request: the SAS is missing, wrong or expired."
 
 
 def _signature(key: str, container: str, expiry: str) -> str:
@@ -52,7 +54,32 @@ def _valid(key: str, container: str, request: Request) -> bool:
 
 
 def _storage_error(status: int, code: str, message: str) -> Response:
-    return Response(status, {"error": {"code": code, "message": message}}, {"x-ms-error-code": code})
+    """Azure Storage's XML error (as recorded, byte order mark included) and its x-ms-error-code header."""
+    body = f'\ufeff<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
+    headers = {"Content-Type": "application/xml", "x-ms-error-code": code, "x-ms-version": SAS_VERSION}
+    return Response(status, body.encode(), headers)
+
+
+def container_handler(store: Store, key: str, method: str) -> Handler:
+    """`?restype=container`: PUT creates a container (201, then 409), GET and HEAD say whether it exists."""
+
+    def handle(request: Request) -> Response:
+        container = request.group("container")
+        if request.arg("restype") != "container":
+            return _storage_error(400, "InvalidQueryParameterValue", "restype must be container.")
+        if not _valid(key, container, request):
+            return _storage_error(403, "AuthenticationFailed", _SAS_REFUSED)
+        headers = {"x-ms-version": SAS_VERSION}
+        if method == "PUT":
+            if container in store.containers:
+                return _storage_error(409, "ContainerAlreadyExists", "The specified container already exists.")
+            store.containers.add(container)
+            return Response(201, b"", headers)
+        if container not in store.containers:
+            return _storage_error(404, "ContainerNotFound", "The specified container does not exist.")
+        return Response(200, b"", {**headers, "x-ms-lease-state": "available", "x-ms-lease-status": "unlocked"})
+
+    return handle
 
 
 def blob_handler(store: Store, key: str, method: str) -> Handler:
@@ -61,11 +88,7 @@ def blob_handler(store: Store, key: str, method: str) -> Handler:
     def handle(request: Request) -> Response:
         container, name = request.group("container"), request.group("blob")
         if not _valid(key, container, request):
-            return _storage_error(
-                403,
-                "AuthenticationFailed",
-                "Server failed to authenticate the request: the SAS is missing, wrong or expired.",
-            )
+            return _storage_error(403, "AuthenticationFailed", _SAS_REFUSED)
         if method == "PUT":
             return _put(store, container, name, request)
         blob = store.blobs.get((container, name))
@@ -82,6 +105,7 @@ def _put(store: Store, container: str, name: str, request: Request) -> Response:
     if request.headers.get("if-none-match") == "*" and (container, name) in store.blobs:
         return _storage_error(409, "BlobAlreadyExists", "The specified blob already exists.")
     content_type = request.headers.get("x-ms-blob-content-type") or "application/octet-stream"
+    store.containers.add(container)  # lenient where nothing is recorded: see the app's docstring
     blob = _store(store, container, name, request.body, content_type)
     return Response(
         201,

@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 
 MAX_PAGE = 100
 JOB_TERMINAL = {"Succeeded", "Completed", "Failed", "Cancelled"}
-SESSION_TERMINAL = {"Succeeded", "Failed", "Failure(s)", "TimedOut"}
+# Failure(s) is not terminal: a Continue session reports it while still open and taking jobs (recordings)
+SESSION_TERMINAL = {"Succeeded", "Failed", "TimedOut"}
 FIELDS = {
     "Name": "name",
     "ItemType": "itemType",
@@ -48,10 +49,17 @@ class Item:
     seq: int
     closed: bool = False  # sessions: no more jobs accepted
     jobs: list[str] = field(default_factory=list)  # sessions: ids of their jobs, in order
+    history: list[str] = field(default_factory=list)  # every status it has had, for /_admin/state and tests
 
     @property
     def status(self) -> str:
         return str(self.details.get("status"))
+
+    def move(self, status: str, **fields: Any) -> None:
+        """A new status (and the fields that change with it), kept in the history."""
+        self.details.update(status=status, **fields)
+        if not self.history or self.history[-1] != status:
+            self.history.append(status)
 
 
 @dataclass
@@ -69,22 +77,25 @@ class Store:
         self.jobs: dict[str, Item] = {}
         self.sessions: dict[str, Item] = {}
         self.blobs: dict[tuple[str, str], Blob] = {}
+        self.containers: set[str] = set()
         self.tokens: dict[str, float] = {}  # bearer token -> expiry (monotonic seconds)
         self._seq = 0
 
     def add(self, table: dict[str, Item], item_id: str, details: dict[str, Any], workspace: str) -> Item:
         self._seq += 1
-        item = Item(details, workspace, self._seq)
+        item = Item(details, workspace, self._seq, history=[str(details.get("status"))])
         table[item_id] = item
         return item
 
     def snapshot(self) -> dict[str, Any]:
         """What /_admin/state shows."""
         return {
-            "jobs": [i.details for i in sorted(self.jobs.values(), key=lambda i: i.seq)],
+            "jobs": [{**i.details, "history": i.history} for i in sorted(self.jobs.values(), key=lambda i: i.seq)],
             "sessions": [
-                {**i.details, "closed": i.closed} for i in sorted(self.sessions.values(), key=lambda i: i.seq)
+                {**i.details, "closed": i.closed, "history": i.history}
+                for i in sorted(self.sessions.values(), key=lambda i: i.seq)
             ],
+            "containers": sorted(self.containers),
             "blobs": sorted(f"{c}/{b} ({len(blob.data)} bytes)" for (c, b), blob in self.blobs.items()),
         }
 

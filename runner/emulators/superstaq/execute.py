@@ -4,7 +4,10 @@ The wire facts this follows (../shared/providers/superstaq.md, section 5): qiski
 one base64 string of a QPY file holding the list, encoded the way the Superstaq clients encode
 (`codecs` base64, a line break every 76 characters), so line breaks are accepted and every
 other non-base64 character is refused. Each circuit is answered back in that same encoding as a
-QPY file of its own. Counts are big-endian (classical bit 0 first), as the service reports them.
+QPY file of its own. Counts have one bit per *measured* classical bit, in increasing index order
+(big-endian: the lowest measured classical bit first), as the service reports them: a classical
+bit no measurement writes is not in the key (qiskit-superstaq's tests, `test_counts_arranged`,
+show the service's keys and how the official client widens them again).
 Target names follow `<vendor>_<device>_<qpu|simulator>`; widths are the emulator's, small enough
 to simulate here.
 """
@@ -114,11 +117,31 @@ def encode(circuit: QuantumCircuit) -> str:
 
 
 def run(qpy_text: str, shots: int, seed: int) -> tuple[dict[str, int] | None, str | None]:
-    """(big-endian counts, None) or (None, why) for one stored circuit, read from its own QPY here."""
+    """(counts keyed by the measured classical bits, None) or (None, why) for one stored circuit."""
     try:
         with QISKIT:
-            counts = simulate.counts(decode(qpy_text)[0], shots, seed)
+            circuit = decode(qpy_text)[0]
+            counts = simulate.counts(circuit, shots, seed)
+            measured = sorted(measured_clbits(circuit))
     except Exception as exc:  # the circuit fails, not the emulator
         return None, f"simulation failed: {exc}"
-    # qiskit writes registers right to left, each from its highest bit: reversed, bit 0 comes first
-    return {key.replace(" ", "")[::-1]: n for key, n in counts.items()}, None
+    out: dict[str, int] = {}
+    for key, n in counts.items():
+        # qiskit writes registers right to left, each from its highest bit: reversed, bit 0 comes first
+        bits = key.replace(" ", "")[::-1]
+        kept = "".join(bits[i] for i in measured)
+        out[kept] = out.get(kept, 0) + n
+    return out, None
+
+
+def measured_clbits(circuit: QuantumCircuit) -> set[int]:
+    """Indices of the classical bits some measurement writes, also inside composite instructions."""
+    found: set[int] = set()
+    for instruction in circuit.data:
+        operation = instruction.operation
+        outer = [circuit.find_bit(c).index for c in instruction.clbits]
+        if operation.name == "measure":
+            found.update(outer)
+        elif outer and operation.definition is not None:
+            found.update(outer[i] for i in measured_clbits(operation.definition))
+    return found

@@ -1,5 +1,9 @@
 """Calls to one Azure Quantum workspace: the data plane (api-version on every call, paging) and its
 linked blob storage (SAS URLs, which are credentials, so they are kept out of every message).
+
+A job's input goes the way every recorded submission sent it (../shared/providers/recordings/azure):
+POST storage/sasUri for the job's container (the service does not create it), create the container
+(PUT ?restype=container: 201, or 409 when it exists, so a repeat is harmless), PUT the blob.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from runner.providers.azure.wire import API_VERSION, answer, describe
 from runner.providers.http import HttpClient
 
 PAGE_SIZE = 100  # what the SDK asks for; the service's maximum page size is not documented
+STORAGE_VERSION = "2024-05-04"  # the x-ms-version the recorded submissions sent to blob storage
 _PATH_STYLE_HOST = re.compile(r"^(\d+\.\d+\.\d+\.\d+|localhost)(:\d+)?$")
 Item = Mapping[str, Any]
 
@@ -70,12 +75,14 @@ class WorkspaceApi:
 
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[Item]]:
         """Each page of a list call, following nextLink (which carries its own query)."""
+        from runner.providers.azure.models import Page, parse
+
         url: str | None = path
         query: Mapping[str, Any] = {**params, "skip": 0, "top": PAGE_SIZE}
         while url:
-            page = self.call("GET", url, params=query) or {}
-            yield list(page.get("value") or [])
-            url, query = page.get("nextLink"), {}
+            page = parse(Page, self.call("GET", url, params=query), "list page")
+            yield list(page.value)
+            url, query = page.nextLink, {}
 
     def scan(self, path: str, params: Mapping[str, Any], ids: set[str]) -> dict[str, Item]:
         """Page through a listing until every id in `ids` is found (or the listing ends)."""
@@ -90,15 +97,29 @@ class WorkspaceApi:
         return found
 
     def sas(self, blob: Mapping[str, str]) -> str:
-        """A SAS URL for a container (or one blob) in the workspace's linked storage."""
-        # the service creates the container if it is missing, so repeating this is harmless
-        return str(self.call("POST", "/storage/sasUri", body=blob, safe=True)["sasUri"])
+        """A SAS URL for a container (or one blob) in the workspace's linked storage; asking twice is harmless."""
+        from runner.providers.azure.models import SasUri, parse
+
+        return parse(SasUri, self.call("POST", "/storage/sasUri", body=blob, safe=True), "SAS answer").sasUri
+
+    def create_container(self, container: str) -> None:
+        """Create the container a SAS URL names; one that exists already (409) is what we wanted."""
+        parts = urlsplit(container)
+        query = f"restype=container&{parts.query}" if parts.query else "restype=container"
+        self.blob(
+            "PUT", urlunsplit(parts._replace(query=query)), headers={"x-ms-version": STORAGE_VERSION}, accept=(409,)
+        )
 
     def upload(self, container: str, name: str, data: bytes, content_type: str) -> str:
         """PUT a block blob into a container (no If-None-Match: a retry writes the same bytes); its URL without SAS."""
         parts = urlsplit(container)
         path = f"{parts.path.rstrip('/')}/{name}"
-        headers = {"x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": content_type, "Content-Type": content_type}
+        headers = {
+            "x-ms-blob-type": "BlockBlob",
+            "x-ms-blob-content-type": content_type,
+            "Content-Type": content_type,
+            "x-ms-version": STORAGE_VERSION,
+        }
         self.blob("PUT", urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), content=data, headers=headers)
         return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 

@@ -5,6 +5,10 @@ registers in reverse declaration order, separated by spaces, each written from i
 IonQ measures every qubit at the end and reports probabilities per basis state, so the original
 circuit's measure map travels with the job (in its metadata) to rebuild those keys; Quantinuum
 reports every shot per classical register, so only the register order is needed.
+
+Neither input format has an idle instruction: a `delay` is left out of both (qiskit would write
+it into OpenQASM 2 as `opaque delay(param0) q0;` plus `delay(1.e-07) q[0];`, which an OpenQASM 2
+parser refuses, so the job would fail at submission).
 """
 
 from __future__ import annotations
@@ -111,9 +115,20 @@ def quantinuum_payload(circuit: QuantumCircuit) -> Payload:
     """OpenQASM 2 text; results come back per register, so keep the register order."""
     from runner.quantum.circuits import qasm2_text
 
-    text = qasm2_text(circuit)
+    text = qasm2_text(_without(circuit, "delay"))
     layout = {"cregs": _registers(circuit), "clbits": circuit.num_clbits}
     return Payload(text.encode(), "application/qasm", QUANTINUUM_INPUT, QUANTINUUM_OUTPUT, layout)
+
+
+def _without(circuit: QuantumCircuit, name: str) -> QuantumCircuit:
+    """The circuit without its `name` instructions (the same object when it has none)."""
+    if not any(instruction.operation.name == name for instruction in circuit.data):
+        return circuit
+    kept = circuit.copy_empty_like()
+    for instruction in circuit.data:
+        if instruction.operation.name != name:
+            kept.append(instruction)
+    return kept
 
 
 def ionq_payload(circuit: QuantumCircuit, lowered: bool = False) -> Payload:

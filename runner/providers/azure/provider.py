@@ -3,8 +3,13 @@
 Every job and session id is chosen by the client from the submission token, so a PUT repeated
 after a dropped connection cannot make a second one: the workspace answers 409 for an id it
 has, and we adopt what is there. A job's input goes to the workspace's linked storage first
-(POST storage/sasUri, PUT blob), then the job is created pointing at it. Status is read with
-list calls (one request per page of 100), not one GET per job.
+(POST storage/sasUri, create the container, PUT blob), then the job is created pointing at it,
+with the shot count as both `shots` and `count` (as the SDK sent it in the recordings). Status
+is read with list calls (one request per page of 100), not one GET per job.
+
+What changes in place: a job's name and tags (PATCH, then read back); nothing of a session (the
+service has no session update call and returns no tags on sessions, so runner cannot show or
+change them remotely: `update` refuses). See wire.py for what the recordings taught.
 
 Configuration: `workspace` (subscription_id, resource_group, name, location) is required unless
 the credentials name a connection string, which carries the workspace itself. `endpoint`
@@ -25,11 +30,11 @@ from runner.domain import token
 from runner.domain.model import Attrs, Target
 from runner.domain.remote import Observation, RemoteRef, Result
 from runner.domain.vocabulary import SUCCEEDED
-from runner.errors import NotFoundError, RejectedError
+from runner.errors import NotFoundError, ProviderError, RejectedError
 from runner.providers.azure import formats
 from runner.providers.azure.api import Item, WorkspaceApi
 from runner.providers.azure.auth import connect
-from runner.providers.azure.wire import answer, list_filter, missing, observation
+from runner.providers.azure.wire import JOB_STATUS, answer, list_filter, missing, observation
 from runner.providers.base import Context, ProviderSpec, Submission
 
 # Published qubit counts of the targets runner submits to (Azure Quantum's provider pages).
@@ -148,6 +153,7 @@ class AzureProvider:
             raise RejectedError(f"{sub.address}: azure targets do not run {sub.kind}s")
         payload = self._payload(sub)
         container = self.api.sas({"containerName": f"job-{token.as_uuid(sub.token)}"})
+        self.api.create_container(container)
         blob = self.api.upload(container, "inputData", payload.data, payload.content_type)
         return self._put(sub, "jobs", self._job_body(sub, container, blob, payload))
 
@@ -180,7 +186,8 @@ class AzureProvider:
             raise RejectedError(f"{sub.address}: {exc}") from None
 
     def _job_body(self, sub: Submission, container: str, blob: str, payload: formats.Payload) -> dict[str, Any]:
-        params = {**self.target.options, **sub.spec.get("options", {}), "shots": int(sub.spec["shots"])}
+        shots = int(sub.spec["shots"])
+        params = {**self.target.options, **sub.spec.get("options", {}), "shots": shots, "count": shots}
         body: dict[str, Any] = {
             "name": sub.attrs.name or sub.address,
             "providerId": self.provider_id,
@@ -266,18 +273,23 @@ class AzureProvider:
         return found
 
     def result(self, ref: RemoteRef) -> Result | None:
-        job = self.api.get(f"/jobs/{ref.remote_id}")
-        if job is None or observation(job).status != SUCCEEDED or not job.get("outputDataUri"):
+        from runner.providers.azure.models import JobDetails, parse
+
+        found = self.api.get(f"/jobs/{ref.remote_id}")
+        if found is None:
             return None
-        raw = self.api.download(str(job["outputDataUri"]))
-        layout = json.loads((job.get("metadata") or {}).get("runner.layout") or "{}")
-        shots = int((job.get("inputParams") or {}).get("shots") or 0)
-        output_format = str(job.get("outputDataFormat"))
+        job = parse(JobDetails, found, "job")
+        if JOB_STATUS.get(str(job.status)) != SUCCEEDED or not job.outputDataUri:
+            return None
+        raw = self.api.download(job.outputDataUri)
+        layout = json.loads(str((job.metadata or {}).get("runner.layout") or "{}"))
+        shots = int(job.inputParams.get("shots") or job.inputParams.get("count") or 0)
+        output_format = str(job.outputDataFormat)
         try:
             parsed = formats.read(output_format, raw, layout, shots)
         except formats.FormatError as exc:
             raise RejectedError(f"job {ref.remote_id}: {exc}") from None
-        data = {"format": output_format, "target": job.get("target"), "raw": parsed.summary}
+        data = {"format": output_format, "target": job.target, "raw": parsed.summary}
         return Result(counts=(parsed.counts,), shots=parsed.shots, data=data)
 
     def find(self, sub: Submission, since: float | None = None) -> list[Observation]:
@@ -299,14 +311,23 @@ class AzureProvider:
         return observation(self.api.call("GET", path))
 
     def update(self, ref: RemoteRef, attrs: Attrs) -> None:
-        """Rename or retag a job in place; sessions have no update call, so for them nothing is sent."""
+        """Rename or retag a job in place and read it back; sessions cannot be changed at all."""
         if ref.kind == "session":
-            return
+            raise RejectedError(
+                f"session {ref.remote_id}: Azure Quantum cannot change a session after it is opened "
+                "(no update call, and sessions come back without tags); its tags and name stay as created"
+            )
         patch: dict[str, Any] = {"tags": list(attrs.tags)}
         if attrs.name:
             patch["name"] = attrs.name
         merge = {"Content-Type": "application/merge-patch+json"}
-        self.api.call("PATCH", f"/jobs/{ref.remote_id}", body=patch, safe=True, headers=merge)
+        path = f"/jobs/{ref.remote_id}"
+        self.api.call("PATCH", path, body=patch, safe=True, headers=merge)
+        seen = self.api.get(path)
+        shown = {"tags": sorted((seen or {}).get("tags") or []), "name": (seen or {}).get("name")}
+        wanted = {"tags": sorted(attrs.tags), "name": attrs.name or shown["name"]}
+        if shown != wanted:
+            raise ProviderError(f"job {ref.remote_id}: the update was accepted but the job reads back {shown}")
 
     def close(self, ref: RemoteRef) -> Observation:
         return observation(self.api.call("POST", f"/sessions/{ref.remote_id}:close", safe=True))

@@ -19,6 +19,8 @@ the server may have acted on, `find` looks for the token first and adopts what i
 
 Cancelling: `cancel(ref)` cancels every circuit; `cancel_index(ref, index)` cancels one circuit
 of a v0.2.0 job (that circuit's id) and is refused for v0.3.0, which has no per-circuit cancel.
+A job that ends cancelled or failed with some circuits completed is observed with its partial
+result attached (see wire.py), so refresh, wait and cancel record the counts that exist.
 `update` changes nothing remotely: Superstaq has no call to change tags, runner keeps them in
 its state. `close` and `add_jobs` are refused: Superstaq has no sessions or batches.
 """
@@ -168,6 +170,9 @@ class SuperstaqProvider:
             obs = observation(view, self.dialect.table)
             if obs.status == SUCCEEDED:
                 self._keep(view)
+            elif obs.terminal:  # cancelled or failed: the circuits that completed keep their counts
+                partial = self._result(view)
+                obs = Observation(obs.remote_id, obs.status, obs.raw_status, obs.detail, result=partial)
             out.append(obs)
         return out
 
@@ -178,6 +183,9 @@ class SuperstaqProvider:
             view = self.dialect.fetch(self.http, [ref.remote_id]).get(ref.remote_id)
         if view is None:
             return None
+        return self._result(view)
+
+    def _result(self, view: JobView) -> Result | None:
         data = {"provider": "superstaq", "api_version": self.version, "target": view.target}
         return result(view, self.dialect.table, data)
 

@@ -50,11 +50,11 @@ def body(req: JobRequest) -> dict[str, Any]:
 
 def circuit(job: dict[str, Any]) -> Circuit:
     """One per-circuit job dict; a missing status counts as Submitted, as the qiskit client does."""
-    failure = job.get("failure") or {}
-    error = failure.get("error") if isinstance(failure, dict) else None
-    return Circuit(
-        str(job.get("status") or "Submitted"), error, job.get("samples"), job.get("shots"), job.get("input_circuit")
-    )
+    from runner.providers.superstaq.models import CircuitJob, parse
+
+    seen = parse(CircuitJob, job, "job")
+    error = seen.failure.error if seen.failure is not None else None
+    return Circuit(seen.status or "Submitted", error, seen.samples, seen.shots, seen.input_circuit)
 
 
 def circuit_ids(job_id: str, count: int) -> str:

@@ -52,19 +52,21 @@ def body(req: JobRequest) -> dict[str, Any]:
 
 
 def view(job_id: str, data: Mapping[str, Any]) -> JobView:
-    """A JobData object as a job view."""
-    n = int(data.get("num_circuits") or len(data.get("statuses") or []))
+    """A JobData object as a job view; a list shorter than the job's circuits counts as missing entries."""
+    from runner.providers.superstaq.models import JobData, parse
 
-    def column(name: str) -> list[Any]:
-        values = list(data.get(name) or [])
-        return values + [None] * (n - len(values))
+    job = parse(JobData, data, "job")
+    n = job.num_circuits or len(job.statuses)
 
-    statuses, messages, counts = column("statuses"), column("status_messages"), column("counts")
-    shots, inputs = column("shots"), column("input_circuits")
+    def column(values: Sequence[Any] | None) -> list[Any]:
+        return [*(values or []), *[None] * (n - len(values or []))]
+
+    statuses, messages, counts = column(job.statuses), column(job.status_messages), column(job.counts)
+    shots, inputs = column(job.shots), column(job.input_circuits)
     circuits = tuple(
         Circuit(str(statuses[i] or "received"), messages[i], counts[i], shots[i], inputs[i]) for i in range(n)
     )
-    return JobView(job_id, str(data.get("target", "")), circuits)
+    return JobView(job_id, job.target or "", circuits)
 
 
 def query(http: HttpClient, params: Mapping[str, Any], base: str = "") -> dict[str, dict[str, Any]]:

@@ -7,8 +7,17 @@ progress decides, then failed, then cancelled, and completed only when nothing f
 cancelled. A status runner does not know ranks right after the in-progress ones, so a job is
 never reported finished while one of its circuits says something unknown.
 
-Counts: the service reports bitstrings big-endian (classical bit 0 first); runner keeps
-qiskit's `get_counts()` format (little-endian, registers separated by spaces).
+Counts: the service reports one bit per *measured* classical bit, big-endian (the lowest measured
+classical bit first); a classical bit no measurement writes is not in the key. Like the official
+client (qiskit-superstaq `SuperstaqJob._arrange_counts`, whose tests show such keys), runner widens
+each key back to the circuit's classical width with the unmeasured bits as 0, from the input
+circuit the service returns, then writes it in qiskit's `get_counts()` format (little-endian,
+registers separated by spaces).
+
+Partial results: when a multi-circuit job has ended with some circuits completed and others
+cancelled or failed, its Result holds the counts that exist: `counts[i]` is circuit i's counts,
+an empty mapping for a circuit that has none, and `data` says `partial: True` with every circuit's
+raw status in `statuses`. A job with circuits still running has no result yet.
 """
 
 from __future__ import annotations
@@ -21,7 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from runner.domain.remote import Observation, Result
-from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, UNKNOWN, Status
+from runner.domain.vocabulary import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TERMINAL, UNKNOWN, Status
+from runner.errors import ProviderError
 
 if TYPE_CHECKING:
     from runner.providers.http import HttpClient
@@ -106,23 +116,60 @@ def _errors(view: JobView, table: Mapping[str, tuple[int, Status]]) -> str:
 
 
 def result(view: JobView, table: Mapping[str, tuple[int, Status]], data: Mapping[str, Any]) -> Result | None:
-    """Counts in runner's format once every circuit has completed, else None."""
-    if any(table.get(c.status, (0, UNKNOWN))[1] != SUCCEEDED or c.counts is None for c in view.circuits):
+    """Counts in runner's format once every circuit has ended: all of them, or those that exist (partial)."""
+    statuses = [table.get(c.status, (UNKNOWN_RANK, UNKNOWN))[1] for c in view.circuits]
+    done = [s == SUCCEEDED and c.counts is not None for s, c in zip(statuses, view.circuits, strict=True)]
+    if not any(done) or not all(s in TERMINAL for s in statuses):
         return None
-    counts = tuple(runner_counts(c.counts or {}, creg_sizes(c.qpy)) for c in view.circuits)
-    shots = next((c.shots for c in view.circuits if c.shots), sum(counts[0].values()))
-    return Result(counts=counts, shots=int(shots), data=dict(data))
+    counts = tuple(
+        runner_counts(c.counts or {}, circuit_layout(c.qpy), f"job {view.remote_id} circuit {i}") if ok else {}
+        for i, (c, ok) in enumerate(zip(view.circuits, done, strict=True))
+    )
+    shots = next((c.shots for c, ok in zip(view.circuits, done, strict=True) if ok and c.shots), None)
+    extra = {} if all(done) else {"partial": True, "statuses": [c.status for c in view.circuits]}
+    total = shots or sum(next(c for c in counts if c).values())
+    return Result(counts=counts, shots=int(total), data={**data, **extra})
 
 
-def runner_counts(big_endian: Mapping[str, float], sizes: Sequence[int]) -> dict[str, int]:
-    """Big-endian bitstrings (classical bit 0 first) as qiskit get_counts() keys."""
+@dataclass(frozen=True)
+class Layout:
+    """A circuit's classical bits: how many, which ones a measurement writes, and the register sizes."""
+
+    clbits: int
+    measured: tuple[int, ...]  # in increasing order: the order of the service's key
+    sizes: tuple[int, ...]  # classical registers in declaration order
+
+
+def runner_counts(samples: Mapping[str, float], layout: Layout | None, where: str = "counts") -> dict[str, int]:
+    """The service's keys (measured bits only, big-endian) as qiskit get_counts() keys of the whole circuit.
+
+    Without a layout (the service sent no input circuit) the key is only reversed.
+    """
     out: dict[str, int] = {}
-    for key, value in big_endian.items():
-        bits = key.replace(" ", "")[::-1]
-        if len(sizes) > 1 and sum(sizes) == len(bits):
-            bits = _split_registers(bits, sizes)
-        out[bits] = out.get(bits, 0) + round(value)
+    for key, value in samples.items():
+        bits = key.replace(" ", "")
+        if layout is not None:
+            bits = widen(bits, layout, where)
+        little = bits[::-1]
+        if layout is not None and len(layout.sizes) > 1 and sum(layout.sizes) == len(little):
+            little = _split_registers(little, layout.sizes)
+        out[little] = out.get(little, 0) + round(value)
     return dict(sorted(out.items()))
+
+
+def widen(bits: str, layout: Layout, where: str) -> str:
+    """A key of the measured classical bits as a key of all of them, unmeasured bits 0 (big-endian)."""
+    if len(bits) == layout.clbits:
+        return bits
+    if len(bits) != len(layout.measured):
+        raise ProviderError(
+            f"{where}: key '{bits}' has {len(bits)} bit(s), but the circuit measures {len(layout.measured)} "
+            f"of its {layout.clbits} classical bit(s)"
+        )
+    full = ["0"] * layout.clbits
+    for bit, index in zip(bits, layout.measured, strict=True):
+        full[index] = bit
+    return "".join(full)
 
 
 def _split_registers(little_endian: str, sizes: Sequence[int]) -> str:
@@ -134,16 +181,29 @@ def _split_registers(little_endian: str, sizes: Sequence[int]) -> str:
     return " ".join(reversed(chunks))
 
 
-def creg_sizes(qpy: str | None) -> list[int]:
-    """Classical register sizes of the first circuit in a QPY payload ([] if unreadable)."""
+def circuit_layout(qpy: str | None) -> Layout | None:
+    """The classical layout of the first circuit in a QPY payload (None if there is none or it is unreadable)."""
     if not qpy:
-        return []
+        return None
     try:
         from runner.quantum.circuits import from_qpy_b64
 
-        return [len(r) for r in from_qpy_b64(qpy)[0].cregs]
-    except Exception:  # a circuit we cannot read only loses the register spacing
-        return []
+        circuit = from_qpy_b64(qpy)[0]
+    except Exception:  # a circuit we cannot read: its keys are only reversed
+        return None
+    return Layout(circuit.num_clbits, tuple(sorted(_measured(circuit))), tuple(len(r) for r in circuit.cregs))
+
+
+def _measured(circuit: Any) -> set[int]:
+    """Classical bits a measurement writes, looking inside instructions defined by sub-circuits."""
+    written: set[int] = set()
+    for instruction in circuit.data:
+        clbits = [circuit.find_bit(c).index for c in instruction.clbits]
+        if instruction.operation.name == "measure":
+            written.update(clbits)
+        elif clbits and instruction.operation.definition is not None:
+            written.update(clbits[i] for i in _measured(instruction.operation.definition))
+    return written
 
 
 def carries_token(qpy: str, token: str) -> bool:

@@ -1,0 +1,69 @@
+"""The Superstaq job shapes runner reads, as pydantic models checked at the HTTP boundary.
+
+API v0.2.0 answers /fetch_jobs with one job dict per circuit id; v0.3.0 answers the job query
+with JobData, parallel lists with one entry per circuit (the official client parses it with its
+own pydantic model, general_superstaq.models.JobData). Fields runner does not read pass through;
+a field runner reads with the wrong type is one error naming it. Imported only where a response
+is parsed, so `validate` and `--help` never load pydantic.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from runner.errors import ProviderError
+
+
+class Wire(BaseModel):
+    """A service object: unknown fields allowed, known ones checked."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+M = TypeVar("M", bound=Wire)
+
+
+class Failure(Wire):
+    """Why a v0.2.0 circuit failed."""
+
+    error: str | None = None
+
+
+class CircuitJob(Wire):
+    """One circuit of a v0.2.0 job: `samples` keyed by the measured classical bits, lowest first."""
+
+    status: str | None = None  # absent means Submitted, as the official clients read it
+    target: str | None = None
+    samples: dict[str, float] | None = None
+    shots: int | None = None
+    input_circuit: str | None = None
+    failure: Failure | None = None
+
+
+class JobData(Wire):
+    """A v0.3.0 job: one entry per circuit in each list."""
+
+    target: str | None = None
+    num_circuits: int | None = None
+    statuses: list[str | None] = Field(default_factory=list)
+    status_messages: list[str | None] | None = None
+    counts: list[dict[str, float] | None] | None = None
+    shots: list[int | None] | None = None
+    input_circuits: list[str | None] | None = None
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    submission_timestamp: str | None = None
+
+
+def parse(model: type[M], raw: Any, what: str) -> M:
+    """`raw` as `model`, or a ProviderError naming the first field that does not fit."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(the body)"
+        raise ProviderError(
+            f"superstaq: the service sent a {what} runner cannot read: {where}: {first['msg']}"
+        ) from None
