@@ -107,6 +107,12 @@ class Planned:
             return None
         return cost.budget_problem(self.estimates(), budget.limits, budget.allow_unknown)
 
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a plan: a table of its changes (runner.render.tables)."""
+        from runner.render.tables import planned_html
+
+        return planned_html(self)
+
     def as_json(self) -> dict[str, Any]:
         """The documented `plan --json` document (docs/plan-format.md)."""
         doc = planfile.plan_json(self.plan, self.expansion, self.snapshot, self.findings, self.refreshed.drift)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -121,6 +122,13 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stream: IO[
     out.write("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip() + "\n")
     for row in cells:
         out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() + "\n")
+
+
+def csv_records(records: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: IO[str] | None = None) -> None:
+    """Records as CSV with a header; None is an empty cell, numbers keep their repr (0.1 stays 0.1)."""
+    writer = csv.DictWriter(stream or sys.stdout, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
 
 
 def _cell(value: Any) -> str:

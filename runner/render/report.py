@@ -48,13 +48,6 @@ class ReportData:
     applies: Sequence[Row]
 
 
-def collect(st: Any, *, project: str, runner_version: str, generated_at: str) -> ReportData:
-    """Read everything the report needs from an open State."""
-    return ReportData(
-        project, st.path, st.serial, runner_version, generated_at, st.recorded(), st.results(), st.applies(1000)
-    )
-
-
 def render(data: ReportData, pictures: Sequence[Picture] | None) -> str:
     """The whole page; pictures None means plots were unavailable (and says so)."""
     body = "\n".join(
