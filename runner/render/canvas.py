@@ -42,10 +42,14 @@ def format_of(path: Destination) -> str:
 
 def save(fig: Any, path: Destination) -> None:
     """Write the figure in the format its extension names; a path that cannot be written is a runner error."""
+    from matplotlib import rc_context
+
     kind = format_of(path)
     try:
         # a fixed date keeps SVG and PDF files byte-identical when the data is: they diff cleanly in git
         metadata = {"Date": None} if kind in ("svg", "pdf") else None
-        fig.savefig(path, format=kind, dpi=DPI, metadata=metadata)
+        # text stays text in an SVG (editable in a journal's figure tools, searchable), not glyph outlines
+        with rc_context({"svg.fonttype": "none", "svg.hashsalt": "runner"}):
+            fig.savefig(path, format=kind, dpi=DPI, metadata=metadata)
     except OSError as exc:
         raise RunnerError(f"cannot write the plot to {path}: {exc.strerror or exc}") from None
