@@ -25,8 +25,9 @@ class Group(click.Group):
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="runner")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error (also RUNNER_DEBUG=1).")
+@click.option("--no-color", "no_color", is_flag=True, help="No colour in any command's output (also NO_COLOR=1).")
 @click.pass_obj
-def app(settings: dict[str, bool] | None, debug: bool) -> None:
+def app(settings: dict[str, bool] | None, debug: bool, no_color: bool) -> None:
     """Declarative, exactly-once quantum experiments: validate, plan and apply YAML manifests.
 
     \b
@@ -42,6 +43,7 @@ def app(settings: dict[str, bool] | None, debug: bool) -> None:
     """
     if settings is not None:
         settings["debug"] = settings["debug"] or debug
+        settings["no_color"] = no_color
 
 
 def _register() -> None:

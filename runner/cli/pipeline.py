@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-from runner.cli.common import json_option, lock_timeout_option, state_option
+from runner.cli.common import (
+    colour_option,
+    events_view,
+    json_option,
+    list_limit_option,
+    lock_timeout_option,
+    painter,
+    state_option,
+)
 from runner.errors import BudgetExceededError, ExitCode, UsageError
 
 MANIFEST = click.argument("manifest", type=click.Path(dir_okay=False))
@@ -83,6 +91,8 @@ def validate(manifests: tuple[str, ...], as_json: bool) -> int:
     "--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan for `runner apply FILE`."
 )
 @SELECTION
+@list_limit_option
+@colour_option
 def plan(
     manifest: str,
     state: str | None,
@@ -93,6 +103,8 @@ def plan(
     targets: tuple[str, ...],
     excludes: tuple[str, ...],
     refresh: bool,
+    list_limit: int,
+    no_color: bool,
 ) -> int:
     """Show what apply would do: create, update, replace, delete; and what drifted.
 
@@ -115,7 +127,7 @@ def plan(
     if as_json:
         output.dump_json(planned.as_json())
     else:
-        click.echo(output.planned_text(manifest, planned))
+        click.echo(output.planned_text(manifest, planned, paint=painter(no_color), limit=list_limit))
         if out:
             click.echo(f"\nSaved the plan to {out}. Apply exactly it with: runner apply {out}")
     refused = planned.over_budget()
@@ -136,6 +148,8 @@ def plan(
     "--parallelism", default=16, show_default=True, type=click.IntRange(1, 256), help="Concurrent provider calls."
 )
 @lock_timeout_option
+@list_limit_option
+@colour_option
 def apply(
     target: str,
     state: str | None,
@@ -147,6 +161,8 @@ def apply(
     refresh: bool,
     parallelism: int,
     lock_timeout: float,
+    list_limit: int,
+    no_color: bool,
 ) -> int:
     """Make the providers match the manifest (or execute a saved plan), exactly once.
 
@@ -161,12 +177,13 @@ def apply(
     from runner import app
     from runner.render import output
 
-    printer = output.EventPrinter(json_lines=as_json)
+    paint = painter(no_color)
+    printer = events_view(as_json, paint, list_limit)
     interactive = sys.stdin.isatty() and not as_json
 
     def show(planned: app.Planned) -> None:
         if not as_json:
-            click.echo(output.planned_text(target, planned))
+            click.echo(output.planned_text(target, planned, paint=paint, limit=list_limit))
 
     stop = threading.Event()
 
@@ -213,7 +230,7 @@ def apply(
     if isinstance(result, app.Planned):
         if not result.plan.has_changes():
             if as_json:
-                printer.stream.write('{"event": "NoChanges", "submitted": 0}\n')
+                click.echo('{"event": "NoChanges", "submitted": 0}')
             elif saved:
                 click.echo(f"No changes: {target} has nothing left to do against the current state.")
             return int(ExitCode.ERROR) if result.plan.blocked() else 0
