@@ -72,7 +72,8 @@ def test_a_terminal_gets_one_redrawn_progress_line() -> None:
     assert len(drawn) == 50  # at most ten times a second over six seconds
     assert drawn[-1].startswith("[#########.] 99/100 · 99 done, 0 failed, 0 running · 16/s · ETA 0s · 6s")
     assert text.endswith(
-        "\n  (one line per resource: --json)\nApply complete: 100 created, 0 updated, 0 replaced, 0 deleted, 0 failed (6.2s).\n"
+        "\n  (one line per resource: --json)\n"
+        "Apply complete: 100 created, 0 updated, 0 replaced, 0 deleted, 0 failed (6.2s).\n"
     )
 
 
