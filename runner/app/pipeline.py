@@ -53,10 +53,15 @@ class Validation:
         return out
 
 
-def validate(manifest: str, env: Mapping[str, str] | None = None) -> Validation:
-    """Schema, references, programs and sweep sizes of one manifest; problems are returned, not raised."""
+def validate(manifest: str, env: Mapping[str, str] | None = None, *, programs: bool = True) -> Validation:
+    """Schema, references, programs and sweep sizes of one manifest; problems are returned, not raised.
+
+    programs=False reads the program files (they must exist, inside the manifest's folder) but does
+    not parse them, so it needs no qiskit: what program inputs a sweep must bind goes unchecked.
+    """
     try:
-        return Validation(manifest, True, len(expand(load(manifest, env)).resources))
+        loaded = loader.load(manifest, check_programs=programs, env=environment(env))
+        return Validation(manifest, True, len(expand(loaded).resources))
     except ManifestError as exc:
         problems = tuple(
             {"file": p.location.file, "line": p.location.line, "column": p.location.column, "message": p.message}
