@@ -183,8 +183,8 @@ def _result_rows(st: Store, patterns: tuple[str, ...], all_generations: bool) ->
         for row in found:
             gen = specs.get(row["generation"], {})
             spec = gen.get("spec") or {}
-            target = rec.target if rec is not None else resultset.device_of(spec)
-            rows.append(resultset.enrich(row, spec, gen.get("remote_id"), target))
+            device = resultset.device_of(spec, recorded, rec.parent if rec is not None else None)
+            rows.append(resultset.enrich(row, spec, gen.get("remote_id"), device))
     return rows
 
 

@@ -25,15 +25,24 @@ def values_of(spec: Mapping[str, Any]) -> dict[str, Any]:
     return dict(found) if isinstance(found, Mapping) else {}
 
 
-def enrich(row: Row, spec: Mapping[str, Any], remote_id: str | None, target: str | None) -> dict[str, Any]:
-    """A result row from the state with what the data needs beside it: values, remote id, target."""
+def enrich(row: Row, spec: Mapping[str, Any], remote_id: str | None, device: str | None) -> dict[str, Any]:
+    """A result row from the state with what the data needs beside it: values, remote id, target.
+
+    The target is the provider's name for the backend (ionq.simulator, FRESNEL, local.aer): the one
+    the result reports when it names one, else the one the generation's spec recorded.
+    """
+    data = row.get("data") or {}
+    target = str(data["target"]) if isinstance(data, Mapping) and data.get("target") else device
     return {**row, "values": values_of(spec), "remote_id": remote_id, "target": target}
 
 
-def device_of(spec: Mapping[str, Any]) -> str | None:
-    """The provider's target name a spec recorded (for results whose resource is no longer managed)."""
+def device_of(spec: Mapping[str, Any], recorded: Mapping[str, Recorded], parent: str | None) -> str | None:
+    """The provider's target name a spec recorded; a batch job's is its batch's."""
     target = spec.get("target")
-    return str(target["target"]) if isinstance(target, Mapping) and target.get("target") else None
+    if isinstance(target, Mapping) and target.get("target"):
+        return str(target["target"])
+    above = recorded.get(parent) if parent else None
+    return device_of(above.spec, recorded, None) if above is not None else None
 
 
 def current(rows: Sequence[Row], recorded: Mapping[str, Recorded]) -> list[dict[str, Any]]:
@@ -41,8 +50,10 @@ def current(rows: Sequence[Row], recorded: Mapping[str, Recorded]) -> list[dict[
     out = []
     for row in rows:
         rec = recorded.get(row["address"])
-        spec = rec.spec if rec is not None else {}
-        out.append(enrich(row, spec, rec.remote_id if rec else None, rec.target if rec else None))
+        if rec is None:
+            out.append(enrich(row, {}, None, None))
+            continue
+        out.append(enrich(row, rec.spec, rec.remote_id, device_of(rec.spec, recorded, rec.parent)))
     return out
 
 

@@ -211,9 +211,9 @@ def _result_doc(r: Mapping[str, Any]) -> dict[str, Any]:
         "counts": counts[0] if len(counts) == 1 else counts,
         "digest": r["digest"],
         "fetched_at": r["fetched_at"],
-        "target": r["target"],
         "remote_id": r["remote_id"],
-        **{k: v for k, v in r["data"].items() if k not in ("shots", "values", "target", "remote_id")},
+        **{k: v for k, v in r["data"].items() if k not in ("shots", "values", "remote_id")},
+        "target": r["target"],
     }
 
 

@@ -133,7 +133,9 @@ def _job_pictures(base: str, members: Sequence[Row]) -> list[Picture]:
     if swept and len(swept) <= 2:
         buf = io.BytesIO()
         kind = plot(members, buf)
-        title = f"{base}: sweep over {swept[0]}" if kind == "sweep" else f"{base}: {' by '.join(swept)}"
+        title = f"{base}: sweep over {swept[0]}"
+        if kind == "heatmap":
+            title = "{}: heatmap over {} and {}".format(base, *series.axes(members, swept))
         return [Picture(title, buf.getvalue())]
     out = [_histogram_picture(row) for row in members[:MAX_PER_JOB]]
     notes = []

@@ -83,7 +83,7 @@ def test_the_guide_quotes_the_hook_s_pattern() -> None:
 
 
 def test_the_example_config_names_the_hooks() -> None:
-    config = yaml.safe_load((CI / "pre-commit-config.yaml").read_text())
+    config = yaml.safe_load((CI / "pre-commit-config.yml").read_text())
     ids = [hook["id"] for repo in config["repos"] for hook in repo["hooks"]]
     assert ids == ["runner-validate-light"] and {h["id"] for h in hooks()} >= set(ids)
 

@@ -75,12 +75,12 @@ def test_csv_has_a_typed_column_per_parameter_and_python_reads_the_same_numbers(
     assert {(r["theta"], r["phi"]) for r in lines} == {
         (t, p) for t in ("0.0", "1.5708", "3.1416") for p in ("0.0", "2.0944")
     }
-    assert {r["target"] for r in lines} == {"sim"} and all(r["remote_id"].startswith("local-") for r in lines)
+    assert {r["target"] for r in lines} == {"local.aer"} and all(r["remote_id"].startswith("local-") for r in lines)
     first = next(r for r in lines if r["address"] == "job.pair[phi=0.0,theta=0.0]")
     assert (first["outcome"], first["count"], first["probability"], first["shots"]) == ("00", "400", "1.0", "400")
     # the sweep value is a number in JSON, with the type the manifest gave it
     doc = json.loads(cli("results", "job.pair[phi=2.0944,theta=1.5708]", "-m", scan, "--json").out)
-    assert doc["values"] == {"phi": 2.0944, "theta": 1.5708} and doc["target"] == "sim"
+    assert doc["values"] == {"phi": 2.0944, "theta": 1.5708} and doc["target"] == "local.aer"
 
     script = textwrap.dedent(
         f"""
@@ -174,7 +174,26 @@ def test_the_heatmap_paints_each_point_with_its_probability(tmp_path: Path) -> N
     # three cells at P = 0 and three at P = 1, each tens of thousands of pixels at 200 dpi
     assert seen.get(VIRIDIS_LOW, 0) > 30_000 and seen.get(VIRIDIS_HIGH, 0) > 30_000
     assert plot.plot(rows, tmp_path / "c.png", curves=True) == "curves"
+    (picture,) = plot.gallery(rows)  # the report draws the same heatmap
+    assert picture.title == "job.g: heatmap over a and b" and picture.png.startswith(b"\x89PNG")
     three = [{**r, "values": {**r["values"], "c": i}} for i, r in enumerate(rows)]
     with pytest.raises(RunnerError) as caught:
         plot.plot(three, tmp_path / "x.png")
     assert caught.value.message.startswith("job.g varies in 3 parameters (a, b, c); a plot shows at most two")
+
+
+def test_a_batch_job_reports_its_batch_s_device_and_its_variables() -> None:
+    from runner.app import resultset
+    from runner.domain.model import Attrs
+    from runner.domain.resources import Recorded
+
+    def rec(address: str, kind: Any, parent: str | None, spec: dict[str, Any]) -> Recorded:
+        return Recorded(address, kind, "fresnel", "pasqal", parent, 1, "f" * 64, spec, Attrs(), "succeeded", "r-1")
+
+    batch = rec("batch.scan", "batch", None, {"kind": "batch", "target": {"provider": "pasqal", "target": "FRESNEL"}})
+    job = rec(
+        "batch.scan.job[omega=2.0]", "batch_job", "batch.scan", {"kind": "batch_job", "variables": {"omega": 2.0}}
+    )
+    row = {"address": job.address, "generation": 1, "shots": 10, "counts": [{"01": 10}], "data": {}}
+    (found,) = resultset.current([row], {batch.address: batch, job.address: job})
+    assert (found["target"], found["values"], found["remote_id"]) == ("FRESNEL", {"omega": 2.0}, "r-1")
