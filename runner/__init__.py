@@ -6,7 +6,7 @@ The Python API has the CLI's semantics:
     manifest = runner.load("examples/quickstart.yaml")      # validate (ManifestError lists every problem)
     planned = runner.plan("examples/quickstart.yaml")       # .plan.changes, .plan.summary(), drift, costs
     report = runner.apply("examples/quickstart.yaml")       # like `runner apply --yes`
-    rows = runner.results(manifest="examples/quickstart.yaml")
+    found = runner.results(manifest="examples/quickstart.yaml")  # a ResultSet: .records(), .to_pandas()
 
 Everything is imported lazily, so `import runner` costs almost nothing.
 """

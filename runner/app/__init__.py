@@ -7,7 +7,7 @@ API (runner.plan, runner.apply, runner.status, ...).
 from __future__ import annotations
 
 from runner.app.admin import forget, unlock
-from runner.app.common import state_path
+from runner.app.common import can_parse_programs, state_path
 from runner.app.inspect import addresses_in, history, report_data, result_rows, results, show, status
 from runner.app.operate import cancel, import_, refresh, wait
 from runner.app.pipeline import Confirm, Options, Planned, Validation, apply, destroy, load, plan, rerun, validate
@@ -22,6 +22,7 @@ __all__ = [
     "Validation",
     "addresses_in",
     "apply",
+    "can_parse_programs",
     "cancel",
     "destroy",
     "forget",

@@ -68,3 +68,10 @@ def pool_for(store: Store, env: Mapping[str, str], expansion: Expansion | None =
         yield pool
     finally:
         pool.close()
+
+
+def can_parse_programs() -> bool:
+    """Whether qiskit (the runner[qiskit] extra) is installed, so OpenQASM programs can be parsed."""
+    from importlib.util import find_spec
+
+    return find_spec("qiskit") is not None

@@ -6,8 +6,10 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from runner.app.common import environment, opened, state_path
+from runner.app import resultset
+from runner.app.common import environment, opened
 from runner.app.operate import Where
+from runner.app.resultset import ResultSet
 from runner.domain import address as addresses
 from runner.errors import RunnerError
 from runner.state import Store
@@ -136,41 +138,53 @@ def _generation(g: dict[str, Any], result: dict[str, Any] | None) -> dict[str, A
 
 
 def results(
-    address: str | None = None,
-    *,
-    manifest: str | None = None,
-    state: str | None = None,
-    env: Mapping[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """Recorded results: of current generations, or of every generation of one address."""
-    with opened(state_path(manifest, state, environment(env)), project=Where(manifest).project()) as st:
-        return st.results(address)
-
-
-def result_rows(
-    patterns: Sequence[str] = (),
+    patterns: str | Sequence[str] = (),
     *,
     manifest: str | None = None,
     state: str | None = None,
     env: Mapping[str, str] | None = None,
     all_generations: bool = False,
-) -> list[dict[str, Any]]:
-    """Results of the addresses matching the patterns (all without); latest generation unless all_generations."""
+) -> ResultSet:
+    """Recorded results as a ResultSet: of the addresses matching the patterns (all without them),
+    latest generation unless all_generations.
+
+    `runner.results(manifest="m.yaml").to_pandas()` gives one row per measured outcome, with a
+    typed column per parameter (sweep values included).
+    """
+    chosen_patterns = (patterns,) if isinstance(patterns, str) else tuple(patterns)
     with _open(manifest, state, env) as st:
-        if not patterns:
-            if all_generations:
-                return [r for a in st.addresses_with_history() for r in st.results(a)]
-            return list(st.results())
-        known = set(st.recorded()) | set(st.addresses_with_history())
-        chosen = addresses.select(known, patterns)
-        if not chosen:
-            raise RunnerError(f"no recorded resource matches {' '.join(patterns)}")
-        rows: list[dict[str, Any]] = []
-        for a in chosen:
-            found = st.results(a)
-            rows.extend(found if all_generations else found[-1:])
-    if not rows:
-        raise RunnerError(f"no results recorded for {' '.join(patterns)} yet (jobs still running? try `runner wait`)")
+        rows = _result_rows(st, chosen_patterns, all_generations)
+    if chosen_patterns and not rows:
+        raise RunnerError(
+            f"no results recorded for {' '.join(chosen_patterns)} yet (jobs still running? try `runner wait`)"
+        )
+    return ResultSet(rows)
+
+
+result_rows = results  # the name the CLI and older scripts use
+
+
+def _result_rows(st: Store, patterns: tuple[str, ...], all_generations: bool) -> list[dict[str, Any]]:
+    recorded = st.recorded()
+    if not patterns and not all_generations:
+        return resultset.current(st.results(), recorded)
+    known = set(recorded) | set(st.addresses_with_history())
+    chosen = addresses.select(known, patterns) if patterns else sorted(known)
+    if patterns and not chosen:
+        raise RunnerError(f"no recorded resource matches {' '.join(patterns)}")
+    rows: list[dict[str, Any]] = []
+    for a in chosen:
+        found = st.results(a)
+        if not all_generations:
+            rows.extend(resultset.current(found[-1:], recorded))
+            continue
+        specs = {g["generation"]: g for g in st.generations(a)}
+        rec = recorded.get(a)
+        for row in found:
+            gen = specs.get(row["generation"], {})
+            spec = gen.get("spec") or {}
+            device = resultset.device_of(spec, recorded, rec.parent if rec is not None else None)
+            rows.append(resultset.enrich(row, spec, gen.get("remote_id"), device))
     return rows
 
 
@@ -191,8 +205,12 @@ def report_data(
     runner_version: str,
     generated_at: str,
 ) -> Any:
-    """What the HTML report shows (runner.render.report.collect over the state)."""
+    """What the HTML report shows, read from the state in one go."""
     from runner.render import report as pages
 
     with _open(manifest, state, env) as st:
-        return pages.collect(st, project=project, runner_version=runner_version, generated_at=generated_at)
+        recorded = st.recorded()
+        rows = resultset.current(st.results(), recorded)
+        return pages.ReportData(
+            project, st.path, st.serial, runner_version, generated_at, recorded, rows, st.applies(1000)
+        )

@@ -55,10 +55,15 @@ class Validation:
         return out
 
 
-def validate(manifest: str, env: Mapping[str, str] | None = None) -> Validation:
-    """Schema, references, programs and sweep sizes of one manifest; problems are returned, not raised."""
+def validate(manifest: str, env: Mapping[str, str] | None = None, *, programs: bool = True) -> Validation:
+    """Schema, references, programs and sweep sizes of one manifest; problems are returned, not raised.
+
+    programs=False reads the program files (they must exist, inside the manifest's folder) but does
+    not parse them, so it needs no qiskit: what program inputs a sweep must bind goes unchecked.
+    """
     try:
-        return Validation(manifest, True, len(expand(load(manifest, env)).resources))
+        loaded = loader.load(manifest, check_programs=programs, env=environment(env))
+        return Validation(manifest, True, len(expand(loaded).resources))
     except ManifestError as exc:
         problems = tuple(
             {"file": p.location.file, "line": p.location.line, "column": p.location.column, "message": p.message}
@@ -115,6 +120,12 @@ class Planned:
         if budget is None:
             return None
         return cost.budget_problem(self.estimates(), budget.limits, budget.allow_unknown)
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a plan: a table of its changes (runner.render.tables)."""
+        from runner.render.tables import planned_html
+
+        return planned_html(self)
 
     def as_json(self) -> dict[str, Any]:
         """The documented `plan --json` document (docs/plan-format.md)."""

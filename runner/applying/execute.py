@@ -49,6 +49,12 @@ class Report:
     touched: list[str]
     blocked: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a report: outcome, counts, failures (runner.render.tables draws it)."""
+        from runner.render.tables import report_html
+
+        return report_html(self)
+
 
 def execute(
     plan: Plan,

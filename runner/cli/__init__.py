@@ -25,8 +25,9 @@ class Group(click.Group):
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="runner")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error (also RUNNER_DEBUG=1).")
+@click.option("--no-color", "no_color", is_flag=True, help="No colour in any command's output (also NO_COLOR=1).")
 @click.pass_obj
-def app(settings: dict[str, bool] | None, debug: bool) -> None:
+def app(settings: dict[str, bool] | None, debug: bool, no_color: bool) -> None:
     """Declarative, exactly-once quantum experiments: validate, plan and apply YAML manifests.
 
     \b
@@ -42,6 +43,7 @@ def app(settings: dict[str, bool] | None, debug: bool) -> None:
     """
     if settings is not None:
         settings["debug"] = settings["debug"] or debug
+        settings["no_color"] = no_color
 
 
 def _register() -> None:
@@ -83,13 +85,33 @@ def run(argv: list[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
+    except ModuleNotFoundError as exc:  # an optional extra that is not installed
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            return _internal(exc, settings["debug"])
+        click.echo(f"error: this needs {extra[0]}, which is not installed: pip install 'runner[{extra[1]}]'", err=True)
+        return int(ExitCode.ERROR)
     except Exception as exc:  # a bug: one line by default, the traceback on request
-        if settings["debug"]:
-            traceback.print_exc()
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        click.echo(
-            f"error: internal error ({type(exc).__name__}{': ' + detail if detail else ''}); run again with --debug "
-            "(or RUNNER_DEBUG=1) to see the traceback, and please report it",
-            err=True,
-        )
-        return int(ExitCode.INTERNAL)
+        return _internal(exc, settings["debug"])
+
+
+# top-level modules of optional extras: (what it is, the extra that installs it)
+_EXTRAS = {
+    "qiskit": ("qiskit", "qiskit"),
+    "qiskit_aer": ("qiskit-aer", "qiskit"),
+    "qiskit_qasm3_import": ("qiskit-qasm3-import", "qiskit"),
+    "matplotlib": ("matplotlib", "plot"),
+    "pandas": ("pandas", "pandas"),
+}
+
+
+def _internal(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(exc)
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    click.echo(
+        f"error: internal error ({type(exc).__name__}{': ' + detail if detail else ''}); run again with --debug "
+        "(or RUNNER_DEBUG=1) to see the traceback, and please report it",
+        err=True,
+    )
+    return int(ExitCode.INTERNAL)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
+
+from runner.domain.events import Event
+from runner.render import colour
+from runner.render.colour import Painter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,3 +51,47 @@ def lock_timeout_option(f: F) -> F:
         metavar="SECONDS",
         help="Wait this long for another run to release the state lock, then exit 4 naming it.",
     )(f)
+
+
+def colour_option(f: F) -> F:
+    """--no-color on the commands that colour (also `runner --no-color ...` and NO_COLOR=1)."""
+    return click.option(
+        "--no-color", "no_color", is_flag=True, help="No colour (also NO_COLOR=1; never when stdout is not a terminal)."
+    )(f)
+
+
+def list_limit_option(f: F) -> F:
+    """--list-limit: a line per resource up to N changes, a summary past it."""
+    return click.option(
+        "--list-limit",
+        "list_limit",
+        default=50,
+        show_default=True,
+        type=click.IntRange(0),
+        metavar="N",
+        help="Past N changes, summarise per job instead of a line per resource (0: always list; --json lists all).",
+    )(f)
+
+
+def painter(no_color: bool) -> Painter:
+    """Colour for stdout, as --no-color (here or before the command), NO_COLOR and the terminal decide."""
+    root = click.get_current_context().find_root().obj
+    off = no_color or bool(isinstance(root, dict) and root.get("no_color"))
+    return Painter(colour.enabled(sys.stdout, os.environ, no_color=off))
+
+
+def is_terminal(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def events_view(as_json: bool, paint: Painter, limit: int) -> Callable[[Event], None]:
+    """How apply and destroy events reach stdout: every one as a JSON line, or an ApplyView for people."""
+    from runner.render import output
+    from runner.render.apply_view import ApplyView
+
+    if as_json:
+        return output.EventPrinter(json_lines=True)
+    return ApplyView(sys.stdout, tty=is_terminal(sys.stdout), paint=paint, limit=limit)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import sys
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from runner.cli.common import json_option, manifest_option, state_option
+from runner.errors import UsageError
 
 
 @click.command()
@@ -118,16 +118,24 @@ def _provenance_lines(p: dict[str, Any]) -> list[str]:
     "fmt",
     type=click.Choice(["table", "json", "csv"]),
     default=None,
-    help="Output format (default table; --json is --format json).",
+    help="Output format (default table; --json is --format json). CSV has one row per measured outcome.",
 )
 @click.option("--all-generations", is_flag=True, help="Include results of superseded generations.")
 @click.option(
     "--plot",
     "plot_path",
-    metavar="FILE.png",
+    metavar="FILE.png|svg|pdf",
     type=click.Path(dir_okay=False),
-    help="Draw the results into this PNG instead (a sweep plot for one sweep, else histograms); prints its path.",
+    help="Draw the results into this file instead (format by extension) and print its path: a curve for a "
+    "1-D sweep, a heatmap for a 2-D one, else histograms.",
 )
+@click.option("--outcome", metavar="BITS", help="Plot P(BITS) (as printed, e.g. 11) instead of the default.")
+@click.option(
+    "--observable",
+    metavar="ZI..",
+    help="Plot the expectation of a Z/I string, one letter per outcome bit as printed (ZZ: parity of two bits).",
+)
+@click.option("--curves", is_flag=True, help="Draw a 2-D sweep as a family of curves instead of a heatmap.")
 def results(
     addresses: tuple[str, ...],
     manifest: str | None,
@@ -136,12 +144,19 @@ def results(
     fmt: str | None,
     all_generations: bool,
     plot_path: str | None,
+    outcome: str | None,
+    observable: str | None,
+    curves: bool,
 ) -> int:
-    """Measured counts, as a table, JSON or CSV.
+    """Measured counts, as a table, JSON or CSV, or a plot.
 
-    One exact ADDRESS with --json prints one object
-    {"address", "generation", "counts": {bitstring: n}, ...}; otherwise a list.
+    One exact ADDRESS with --json prints one object {"address", "generation", "values",
+    "counts": {bitstring: n}, "target", "remote_id", ...}; otherwise a list. "values" holds the
+    job's parameters (sweep values included) with the types the manifest gave them.
     Multi-circuit jobs give "counts" as a list, one mapping per circuit.
+
+    CSV has one row per measured outcome: address, one column per parameter, circuit, outcome,
+    count, probability, shots, generation, remote_id, target.
 
     \b
     Examples:
@@ -149,29 +164,27 @@ def results(
       runner results job.bell -m examples/quickstart.yaml --json
       runner results 'job.rotation*' -m examples/quickstart.yaml --format csv > rotation.csv
       runner results 'job.rotation*' -m examples/quickstart.yaml --plot rotation.png
+      runner results 'job.scan*' -m scan.yaml --plot scan.svg --observable ZZ
     """
     from runner import app
     from runner.render import output
 
+    if (outcome or observable or curves) and not plot_path:
+        raise UsageError("--outcome, --observable and --curves choose what --plot FILE draws; give --plot too")
     fmt = "json" if as_json else (fmt or "table")
-    rows = app.result_rows(addresses, manifest=manifest, state=state, all_generations=all_generations)
+    found = app.results(addresses, manifest=manifest, state=state, all_generations=all_generations)
     if plot_path:
         from runner.render import plot
 
-        plot.plot(rows, plot_path)
+        plot.plot(list(found), plot_path, outcome=outcome, observable=observable, curves=curves)
         click.echo(plot_path)
         return 0
-    docs = [_result_doc(r) for r in rows]
     if fmt == "json":
+        docs = [_result_doc(r) for r in found]
         single = len(addresses) == 1 and not any(c in addresses[0] for c in "*?") and len(docs) == 1
         output.dump_json(docs[0] if single else docs)
     elif fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["address", "generation", "circuit", "bitstring", "count"])
-        for r in rows:
-            for i, counts in enumerate(r["counts"]):
-                for bits, n in sorted(counts.items()):
-                    writer.writerow([r["address"], r["generation"], i, bits, n])
+        output.csv_records(found.records(), found.columns())
     else:
         table_rows = [
             {
@@ -182,22 +195,25 @@ def results(
                 if len(r["counts"]) == 1
                 else " | ".join(output.counts_text(c, 4) for c in r["counts"]),
             }
-            for r in rows
+            for r in found
         ]
         output.table(table_rows, ["address", "gen", "shots", "counts"])
     return 0
 
 
-def _result_doc(r: dict[str, Any]) -> dict[str, Any]:
+def _result_doc(r: Mapping[str, Any]) -> dict[str, Any]:
     counts = r["counts"]
     return {
         "address": r["address"],
         "generation": r["generation"],
+        "values": dict(r["values"]),
         "shots": r["shots"],
         "counts": counts[0] if len(counts) == 1 else counts,
         "digest": r["digest"],
         "fetched_at": r["fetched_at"],
-        **{k: v for k, v in r["data"].items() if k not in ("shots",)},
+        "remote_id": r["remote_id"],
+        **{k: v for k, v in r["data"].items() if k not in ("shots", "values", "remote_id")},
+        "target": r["target"],
     }
 
 

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from runner.cli.common import F, json_option, lock_timeout_option, manifest_option, state_option
+from runner.cli.common import (
+    F,
+    colour_option,
+    events_view,
+    json_option,
+    list_limit_option,
+    lock_timeout_option,
+    manifest_option,
+    painter,
+    state_option,
+)
 from runner.errors import JobsFailedError
 
 if TYPE_CHECKING:
@@ -243,7 +253,17 @@ def _confirm_or_refuse(yes: bool, question: str) -> bool:
 @acting_on_manifest
 @click.option("--allow-protected", is_flag=True, help="Also destroy resources marked protect: true.")
 @LOCK_TIMEOUT
-def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, lock_timeout: float) -> int:
+@list_limit_option
+@colour_option
+def destroy(
+    manifest: str,
+    state: str | None,
+    yes: bool,
+    allow_protected: bool,
+    lock_timeout: float,
+    list_limit: int,
+    no_color: bool,
+) -> int:
     """Cancel everything still running, close open sessions and batches, stop managing them.
 
     Generations and results stay in the state's history.
@@ -255,13 +275,16 @@ def destroy(manifest: str, state: str | None, yes: bool, allow_protected: bool, 
     from runner import app
     from runner.render import output
 
+    paint = painter(no_color)
+
     def show(planned: app.Planned) -> None:
-        click.echo(output.plan_text(planned.plan, header=f"Destroy everything {manifest} manages:"))
+        header = f"Destroy everything {manifest} manages:"
+        click.echo(output.plan_text(planned.plan, header=header, paint=paint, limit=list_limit))
 
     result = app.destroy(
         manifest,
         state=state,
-        emit=output.EventPrinter(),
+        emit=events_view(False, paint, list_limit),
         allow_protected=allow_protected,
         confirm=lambda p: _confirm_or_refuse(yes, "Destroy all of it?"),
         on_plan=show,

@@ -10,8 +10,16 @@ from typing import Any, Literal
 
 import click
 
-from runner.cli.common import json_option, lock_timeout_option, state_option
-from runner.errors import BudgetExceededError, ExitCode, UsageError
+from runner.cli.common import (
+    colour_option,
+    events_view,
+    json_option,
+    list_limit_option,
+    lock_timeout_option,
+    painter,
+    state_option,
+)
+from runner.errors import BudgetExceededError, ExitCode, RunnerError, UsageError
 
 MANIFEST = click.argument("manifest", type=str)
 
@@ -51,24 +59,39 @@ def SELECTION(f: Any) -> Any:
 @click.command()
 @click.argument("manifests", nargs=-1, required=True, metavar="MANIFEST...", type=str)
 @json_option
-def validate(manifests: tuple[str, ...], as_json: bool) -> int:
+@click.option(
+    "--no-programs",
+    "no_programs",
+    is_flag=True,
+    help="Read program files but do not parse them: needs no qiskit (the light pre-commit hook); "
+    "the inputs a sweep binds go unchecked.",
+)
+def validate(manifests: tuple[str, ...], as_json: bool, no_programs: bool) -> int:
     """Check manifests: schema, references, programs, sweep sizes.
 
     Prints every problem as FILE:LINE:COLUMN: MESSAGE and exits 1 if there is any. Takes several
-    manifests at once (as pre-commit passes them).
+    manifests at once (as pre-commit passes them). Parsing OpenQASM needs qiskit (runner[qiskit]);
+    --no-programs checks everything else without it.
 
     \b
     Examples:
       runner validate examples/quickstart.yaml
       runner validate examples/*.yaml --json
+      runner validate --no-programs examples/*.yaml
     """
     from runner import app
     from runner.render import output
 
-    reports = [app.validate(m) for m in manifests]
+    if not no_programs and not app.can_parse_programs():
+        raise RunnerError(
+            "parsing OpenQASM programs needs qiskit, which is not installed: pip install 'runner[qiskit]' "
+            "(or check everything else with --no-programs)"
+        )
+    reports = [app.validate(m, programs=not no_programs) for m in manifests]
+    unparsed = "; programs read, not parsed" if no_programs else ""
     for report in reports if not as_json else ():
         if report.valid:
-            click.echo(f"{report.manifest}: valid ({report.resources} resource(s))")
+            click.echo(f"{report.manifest}: valid ({report.resources} resource(s){unparsed})")
         elif report.error is not None:
             for line in report.error.lines():
                 click.echo(line, err=True)
@@ -91,6 +114,8 @@ def validate(manifests: tuple[str, ...], as_json: bool) -> int:
     "--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Save the plan for `runner apply FILE`."
 )
 @SELECTION
+@list_limit_option
+@colour_option
 def plan(
     manifest: str,
     state: str | None,
@@ -102,6 +127,8 @@ def plan(
     excludes: tuple[str, ...],
     refresh: bool,
     unchangeable: Literal["record", "replace"],
+    list_limit: int,
+    no_color: bool,
 ) -> int:
     """Show what apply would do: create, update, replace, delete; and what drifted.
 
@@ -131,7 +158,7 @@ def plan(
     if as_json:
         output.dump_json(planned.as_json())
     else:
-        click.echo(output.planned_text(manifest, planned))
+        click.echo(output.planned_text(manifest, planned, paint=painter(no_color), limit=list_limit))
         if out:
             click.echo(f"\nSaved the plan to {out}. Apply exactly it with: runner apply {out}")
     refused = planned.over_budget()
@@ -152,6 +179,8 @@ def plan(
     "--parallelism", default=16, show_default=True, type=click.IntRange(1, 256), help="Concurrent provider calls."
 )
 @lock_timeout_option
+@list_limit_option
+@colour_option
 def apply(
     target: str,
     state: str | None,
@@ -164,6 +193,8 @@ def apply(
     unchangeable: Literal["record", "replace"],
     parallelism: int,
     lock_timeout: float,
+    list_limit: int,
+    no_color: bool,
 ) -> int:
     """Make the providers match the manifest (or execute a saved plan), exactly once.
 
@@ -178,12 +209,13 @@ def apply(
     from runner import app
     from runner.render import output
 
-    printer = output.EventPrinter(json_lines=as_json)
+    paint = painter(no_color)
+    printer = events_view(as_json, paint, list_limit)
     interactive = sys.stdin.isatty() and not as_json
 
     def show(planned: app.Planned) -> None:
         if not as_json:
-            click.echo(output.planned_text(target, planned))
+            click.echo(output.planned_text(target, planned, paint=paint, limit=list_limit))
 
     stop = threading.Event()
 
@@ -231,7 +263,7 @@ def apply(
     if isinstance(result, app.Planned):
         if not result.plan.has_changes():
             if as_json:
-                printer.stream.write('{"event": "NoChanges", "submitted": 0}\n')
+                click.echo('{"event": "NoChanges", "submitted": 0}')
             elif saved:
                 click.echo(f"No changes: {target} has nothing left to do against the current state.")
             return int(ExitCode.ERROR) if result.plan.blocked() else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +20,8 @@ from runner.domain.events import (
     StatusChanged,
 )
 from runner.domain.vocabulary import SYMBOLS
-from runner.planning.changes import Plan
+from runner.planning.changes import Change, Plan
+from runner.render.colour import PLAIN, Painter
 
 if TYPE_CHECKING:
     from runner.app.pipeline import Planned
@@ -38,27 +40,56 @@ _DONE = ("create", "update", "replace", "delete")
 _SYMBOLS: dict[str, str] = {str(action): symbol for action, symbol in SYMBOLS.items()}  # events name more actions
 
 
-def plan_text(plan: Plan, *, header: str = "") -> str:
-    """The familiar + / ~ / -/+ / - listing with a summary line."""
+LIST_LIMIT = 50  # past this many changes, plans and applies summarise per job instead of a line per resource
+
+
+def plan_text(plan: Plan, *, header: str = "", paint: Painter = PLAIN, limit: int | None = None) -> str:
+    """The familiar + / ~ / -/+ / - listing with a summary line; past `limit` changes, one line per job."""
     lines = [header, ""] if header else []
     pending = plan.pending()
     if not pending and not any(c.blocked for c in plan.changes):
         total = len(plan.changes)
         return "\n".join([*lines, f"No changes. {total} resource(s) match the manifest; nothing to submit."])
     blocked = [c for c in plan.changes if c.blocked]
-    width = min(max(len(c.address) for c in pending + blocked), 60)
-    for c in pending:
-        lines.append(f"{SYMBOLS[c.action]:>3} {c.address:<{width}}  {c.action:<7}  {c.reason}")
+    if limit is not None and 0 < limit < len(pending):
+        lines += _grouped(pending, paint, limit)
+    else:
+        width = min(max(len(c.address) for c in pending + blocked), 60)
+        for c in pending:
+            lines.append(f"{paint.symbol(SYMBOLS[c.action])} {c.address:<{width}}  {c.action:<7}  {c.reason}")
     for c in blocked:
-        lines.append(f"  ! {c.address:<{width}}  blocked  {c.reason.removeprefix('blocked: ')}")
+        reason = c.reason.removeprefix("blocked: ")
+        lines.append(f"{paint.symbol('!')} {c.address}  {paint('blocked', 'red')}  {reason}")
     s = plan.summary()
-    recorded = f"{s['record']} to record in the state only (no provider call), " if s["record"] else ""
-    lines += [
-        "",
-        f"Plan: {s['create']} to create, {s['update']} to update, {recorded}{s['replace']} to replace, "
-        f"{s['delete']} to delete, {s['noop']} unchanged.",
+    counts = [
+        paint(f"{s['create']} to create", "green" if s["create"] else ""),
+        paint(f"{s['update']} to update", "yellow" if s["update"] else ""),
+        *([paint(f"{s['record']} to record in the state only (no provider call)", "")] if s["record"] else []),
+        paint(f"{s['replace']} to replace", "yellow" if s["replace"] else ""),
+        paint(f"{s['delete']} to delete", "red" if s["delete"] else ""),
     ]
+    lines += ["", f"{paint('Plan:', 'bold')} {', '.join(counts)}, {s['noop']} unchanged."]
     return "\n".join(lines)
+
+
+def _grouped(pending: Sequence[Change], paint: Painter, limit: int) -> list[str]:
+    """One line per job, action and reason: `+ job.rabi[*]  create x 10000  new`."""
+    groups: dict[tuple[str, str, str], int] = {}
+    for c in pending:
+        base, bracket, _ = c.address.partition("[")
+        key = (base + ("[*]" if bracket else ""), c.action, c.reason)
+        groups[key] = groups.get(key, 0) + 1
+    ranked = sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))
+    width = min(max(len(k[0]) for k, _ in ranked[:limit]), 60)
+    out = [
+        f"{paint.symbol(_SYMBOLS[action])} {where:<{width}}  {action} x {n:<6} {reason}"
+        for (where, action, reason), n in ranked[:limit]
+    ]
+    if len(ranked) > limit:
+        rest = sum(n for _, n in ranked[limit:])
+        out.append(f"    ... {rest} more change(s) in {len(ranked) - limit} group(s)")
+    out.append(f"    ({len(pending)} changes summarised per job; `--json` lists every one)")
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -73,9 +104,10 @@ def dump_json(value: Any, stream: IO[str] | None = None) -> None:
 class EventPrinter:
     """Renders events as plain lines (people, CI logs) or JSON lines (--json)."""
 
-    def __init__(self, stream: IO[str] | None = None, *, json_lines: bool = False) -> None:
+    def __init__(self, stream: IO[str] | None = None, *, json_lines: bool = False, paint: Painter = PLAIN) -> None:
         self.stream = stream or sys.stdout
         self.json_lines = json_lines
+        self.paint = paint
 
     def __call__(self, event: Event) -> None:
         if self.json_lines:
@@ -89,22 +121,23 @@ class EventPrinter:
     def text(self, event: Event) -> str | None:
         if isinstance(event, RunStarted):
             return f"{event.operation}: {event.changes} change(s) against {event.state}"
+        paint = self.paint
         if isinstance(event, ResourceDone):
-            sym = _SYMBOLS.get(event.action, "*")
+            sym = paint.symbol(_SYMBOLS.get(event.action, "*"))
             where = f" ({event.remote_id}, {event.status})" if event.remote_id else f" ({event.status})"
-            error = f": {event.detail['error']}" if event.detail.get("error") else ""
-            return f"{sym:>3} {event.address}: {_PAST.get(event.action, event.action)}{where}{error}"
+            error = paint(f": {event.detail['error']}", "red") if event.detail.get("error") else ""
+            return f"{sym} {event.address}: {_PAST.get(event.action, event.action)}{where}{error}"
         if isinstance(event, ResourceFailed):
-            return f"  ! {event.address}: {event.action} failed: {event.error}"
+            return f"{paint.symbol('!')} {event.address}: {paint(f'{event.action} failed: {event.error}', 'red')}"
         if isinstance(event, ResourceSkipped):
             return f"    {event.address}: not {_PAST.get(event.action, event.action)}: {event.reason}"
         if isinstance(event, StatusChanged):
             raw = f" ({event.raw})" if event.raw and event.raw.lower() != event.after else ""
             error = f": {event.detail['error']}" if event.detail.get("error") else ""
-            return f"  * {event.address}: {event.before} -> {event.after}{raw}{error}"
+            return f"{paint.symbol('*')} {event.address}: {event.before} -> {event.after}{raw}{error}"
         if isinstance(event, Notice):
             prefix = {"error": "error", "warning": "warning"}.get(event.level, "note")
-            return f"{prefix}: {event.message}"
+            return f"{paint(prefix, {'error': 'red-bold', 'warning': 'yellow'}.get(prefix, ''))}: {event.message}"
         if isinstance(event, RunFinished):
             s = event.summary
             shown = ("create", "update", "record", "replace", "delete") if s.get("record") else _DONE
@@ -113,7 +146,8 @@ class EventPrinter:
             if s.get("jobs_failed"):
                 extra += f"; {s['jobs_failed']} job(s) ran and failed"
             word = {"ok": "complete", "failed": "finished with failures", "interrupted": "interrupted"}[event.outcome]
-            return f"{event.operation.capitalize()} {word}: {done}{extra} ({event.seconds:.1f}s)."
+            head = paint(f"{event.operation.capitalize()} {word}:", "green" if event.outcome == "ok" else "red-bold")
+            return f"{head} {done}{extra} ({event.seconds:.1f}s)."
         return None
 
 
@@ -125,6 +159,13 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stream: IO[
     out.write("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip() + "\n")
     for row in cells:
         out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() + "\n")
+
+
+def csv_records(records: Iterable[Mapping[str, Any]], columns: Sequence[str], stream: IO[str] | None = None) -> None:
+    """Records as CSV with a header; None is an empty cell, numbers keep their repr (0.1 stays 0.1)."""
+    writer = csv.DictWriter(stream or sys.stdout, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
 
 
 def _cell(value: Any) -> str:
@@ -148,19 +189,19 @@ def problems(lines: Iterable[str], stream: IO[str] | None = None) -> None:
         out.write(line + "\n")
 
 
-def planned_text(manifest: str, planned: Planned) -> str:
+def planned_text(manifest: str, planned: Planned, *, paint: Painter = PLAIN, limit: int | None = None) -> str:
     """A plan as `runner plan` prints it: reconciliation and drift first, the changes, then their cost."""
     from runner.applying import reconcile
     from runner.planning import cost
 
     snap = planned.snapshot
     where = f"{snap.path} (serial {snap.serial})" if snap.exists else f"{snap.path} (new)"
-    text = plan_text(planned.plan, header=f"Plan for {manifest} against {where}:")
+    text = plan_text(planned.plan, header=f"Plan for {manifest} against {where}:", paint=paint, limit=limit)
     costs = cost.section_text(planned.estimates(), planned.expansion.budget)
     if costs:
         text += "\n\n" + "\n".join(costs)
     if planned.refreshed.drift:
-        lines = "\n".join(f"  ~ {d.address}: {d.message}" for d in planned.refreshed.drift)
+        lines = "\n".join(f"{paint.symbol('~')} {d.address}: {d.message}" for d in planned.refreshed.drift)
         text = f"Changed outside runner (not a planned change):\n{lines}\n\n{text}"
     if planned.swept.duplicates or planned.swept.unchecked:
         found = [f"  ! {d.describe()}" for d in planned.swept.duplicates]

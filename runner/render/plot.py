@@ -1,58 +1,67 @@
-"""Pictures of results: a histogram of counts per job, a curve per sweep. Needs the `plot` extra.
+"""Pictures of results: histograms of counts, and sweep plots (curves, heatmaps). Needs the `plot` extra.
 
-matplotlib is imported inside the functions that draw, never at module level: `runner --help`
-must not pay for it. Figures are drawn on an explicit Agg canvas rather than through pyplot,
-so nothing global (backend, open-figure registry) changes in a program that imports runner.
+What is drawn follows the shape of the data: rows of one job differing in one parameter give a
+curve, in two a heatmap (or a family of curves), anything else histograms; `outcome` and
+`observable` choose the quantity (series.Quantity). Every histogram says its bit order.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from runner.errors import RunnerError
-from runner.render import series
+from runner.render import series, sweeps
+from runner.render.canvas import MISSING, Destination, figure, save
+
+__all__ = ["MISSING", "Destination", "Picture", "counts_histogram", "gallery", "plot", "sweep_plot"]
 
 Row = Mapping[str, Any]
-Destination = str | os.PathLike[str] | IO[bytes]
 MAX_PANELS = 36
 MAX_BARS = 16
 MAX_PER_JOB = 24  # histograms per non-sweep job in a report; more would bury the rest of the page
-MISSING = "plotting needs matplotlib: pip install 'runner[plot]'"
+sweep_plot = sweeps.sweep_plot
 
 
-def figure(width: float, height: float) -> Any:
-    """A matplotlib Figure on an Agg canvas (a clear one-line error without matplotlib)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise RunnerError(MISSING) from None
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
+def quantity_of(outcome: str | None, observable: str | None) -> series.Quantity | None:
+    """The quantity chosen on the command line (--outcome or --observable), or None for the default."""
+    if outcome is not None and observable is not None:
+        raise RunnerError("choose what to plot with --outcome or --observable, not both")
+    if observable is not None:
+        return series.Quantity.expectation(observable)
+    return series.Quantity.probability(outcome) if outcome is not None else None
 
 
-def save(fig: Any, path: Destination) -> None:
-    """Write the figure as PNG; a path that cannot be written is a runner error, not a traceback."""
-    try:
-        fig.savefig(path, format="png")
-    except OSError as exc:
-        raise RunnerError(f"cannot write the plot to {path}: {exc.strerror or exc}") from None
-
-
-def plot(rows: Sequence[Row], path: Destination) -> str:
-    """A sweep plot when the rows are one sweep, else histograms; returns which ("sweep" or "histogram")."""
-    param = series.swept_param(rows)
-    if param is None:
+def plot(
+    rows: Sequence[Row],
+    path: Destination,
+    *,
+    outcome: str | None = None,
+    observable: str | None = None,
+    curves: bool = False,
+) -> str:
+    """Draw the rows as their shape asks; returns what was drawn: histogram, sweep, heatmap or curves."""
+    quantity = quantity_of(outcome, observable)
+    swept = series.varying(rows)
+    if not swept:
         counts_histogram(rows, path)
         return "histogram"
-    sweep_plot(rows, param, path)
-    return "sweep"
+    if len(swept) == 1:
+        sweeps.sweep_plot(rows, swept[0], path, quantity=quantity)
+        return "sweep"
+    if len(swept) > 2:
+        base = series.base_of(rows[0]["address"])
+        raise RunnerError(
+            f"{base} varies in {len(swept)} parameters ({', '.join(swept)}); a plot shows at most two: "
+            f"select a slice with a GLOB, e.g. '{base}[{swept[0]}=...,*'"
+        )
+    x, y = series.axes(rows, swept)
+    chosen = quantity or series.Quantity.probability(series.default_outcome(rows))
+    (sweeps.curves if curves else sweeps.heatmap)(rows, x, y, path, chosen)
+    return "curves" if curves else "heatmap"
 
 
 def counts_histogram(rows: Sequence[Row], path: Destination) -> None:
@@ -80,9 +89,10 @@ def _histogram(ax: Any, row: Row, index: int | None, counts: Mapping[str, int]) 
     shown = sorted(_with_zeros(counts).items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_BARS]
     shown.sort()
     labels = [bits for bits, _ in shown]
-    bars = ax.bar(range(len(shown)), [n / total for _, n in shown], color="#3b6ea5")
+    bars = ax.bar(range(len(shown)), [n / total for _, n in shown], color=sweeps.BLUE)
     ax.bar_label(bars, [str(n) for _, n in shown], fontsize=7, padding=1)
     ax.set_xticks(range(len(shown)), labels, rotation=90 if len(shown) > 8 or len(labels[0]) > 4 else 0)
+    ax.set_xlabel(f"outcome · {series.bit_order([row])}", fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("probability")
     ax.grid(axis="y", alpha=0.3)
@@ -100,49 +110,6 @@ def _with_zeros(counts: Mapping[str, int]) -> dict[str, int]:
     return {format(i, f"0{width}b"): counts.get(format(i, f"0{width}b"), 0) for i in range(2**width)}
 
 
-def sweep_plot(rows: Sequence[Row], param: str, path: Destination, *, outcome: str | None = None) -> None:
-    """P(outcome) and <Z> of classical bit 0 against the swept parameter, with binomial error bars.
-
-    The default outcome is the most frequent one over the whole sweep that is not all zeros.
-    """
-    if not rows:
-        raise RunnerError("no results to plot: nothing matched, or the jobs have not finished (try `runner wait`)")
-    chosen = outcome if outcome is not None else series.default_outcome(rows)
-    pts = series.points(rows, param, chosen)
-    values = [p.value for p in pts]
-    xs: list[Any] = list(values) if series.numeric(values) else list(range(len(pts)))
-    fig = figure(11.0, 4.2)
-    left, right = fig.subplots(1, 2)
-    _curve(left, xs, [p.probability for p in pts], f"P({chosen})", (-0.02, 1.02))
-    _curve(right, xs, [p.z for p in pts], "⟨Z⟩ of classical bit 0", (-1.05, 1.05))
-    for ax in (left, right):
-        ax.set_xlabel(param)
-        if not series.numeric(values):
-            ax.set_xticks(xs, [str(v) for v in values])
-    fig.suptitle(_sweep_title(rows, param, pts), fontsize=10)
-    save(fig, path)
-
-
-def _curve(
-    ax: Any, xs: Sequence[Any], estimates: Sequence[series.Estimate], label: str, ylim: tuple[float, float]
-) -> None:
-    ax.errorbar(
-        xs, [e.value for e in estimates], yerr=[e.error for e in estimates], marker="o", capsize=3, color="#3b6ea5"
-    )
-    ax.set_ylabel(label)
-    ax.set_ylim(*ylim)
-    ax.grid(alpha=0.3)
-
-
-def _sweep_title(rows: Sequence[Row], param: str, pts: Sequence[series.Point]) -> str:
-    base = series.split_address(rows[0]["address"])[0]
-    shots = sorted({p.shots for p in pts})
-    gens = sorted({r["generation"] for r in rows})
-    shot_text = f"{shots[0]} shots each" if len(shots) == 1 else f"{shots[0]} to {shots[-1]} shots"
-    gen_text = f"generation {gens[0]}" if len(gens) == 1 else f"generations {gens[0]} to {gens[-1]}"
-    return f"{base}: sweep over {param} · {len(pts)} points · {shot_text} · {gen_text}"
-
-
 @dataclass(frozen=True)
 class Picture:
     """One plot for a report: what it shows, its PNG bytes, its shape and what was left out of it."""
@@ -154,24 +121,31 @@ class Picture:
 
 
 def gallery(rows: Sequence[Row]) -> list[Picture]:
-    """Per sweep one sweep plot, per other job small histograms, in address order."""
+    """Per job: a curve for a 1-D sweep, a heatmap for a 2-D one, else small histograms; in address order."""
     groups: dict[str, list[Row]] = {}
     for row in sorted(rows, key=lambda r: str(r["address"])):
-        groups.setdefault(series.split_address(row["address"])[0], []).append(row)
+        groups.setdefault(series.base_of(row["address"]), []).append(row)
     return [picture for base, members in sorted(groups.items()) for picture in _job_pictures(base, members)]
 
 
 def _job_pictures(base: str, members: Sequence[Row]) -> list[Picture]:
-    param = series.swept_param(members)
-    if param is not None:
+    swept = series.varying(members)
+    if swept and len(swept) <= 2:
         buf = io.BytesIO()
-        sweep_plot(members, param, buf)
-        return [Picture(f"{base}: sweep over {param}", buf.getvalue())]
+        kind = plot(members, buf)
+        title = f"{base}: sweep over {swept[0]}"
+        if kind == "heatmap":
+            title = "{}: heatmap over {} and {}".format(base, *series.axes(members, swept))
+        return [Picture(title, buf.getvalue())]
     out = [_histogram_picture(row) for row in members[:MAX_PER_JOB]]
+    notes = []
+    if swept:
+        notes.append(
+            f"{base} varies in {len(swept)} parameters ({', '.join(swept)}): `runner results GLOB --plot` draws a slice"
+        )
     if len(members) > MAX_PER_JOB:  # a note without an image stands for what was not drawn
-        left = len(members) - MAX_PER_JOB
-        out.append(Picture(base, b"", f"{left} more addresses of {base} not drawn; `runner results` lists them"))
-    return out
+        notes.append(f"{len(members) - MAX_PER_JOB} more addresses of {base} not drawn; `runner results` lists them")
+    return out + [Picture(base, b"", note) for note in notes]
 
 
 def _histogram_picture(row: Row) -> Picture:

@@ -48,20 +48,14 @@ class ReportData:
     applies: Sequence[Row]
 
 
-def collect(st: Any, *, project: str, runner_version: str, generated_at: str) -> ReportData:
-    """Read everything the report needs from an open State."""
-    return ReportData(
-        project, st.path, st.serial, runner_version, generated_at, st.recorded(), st.results(), st.applies(1000)
-    )
-
-
 def render(data: ReportData, pictures: Sequence[Picture] | None) -> str:
-    """The whole page; pictures None means plots were unavailable (and says so)."""
+    """The whole page: plots first (what people open it for), then the tables; pictures None means no plots."""
     body = "\n".join(
         [
             _header(data),
+            _plots(pictures, bool(data.results)),
             _resources(data.resources),
-            _results(data.results, pictures),
+            _results(data.results),
             _history(data.applies),
             _costs(data.resources),
         ]
@@ -139,23 +133,32 @@ def _resources(resources: Mapping[str, Recorded]) -> str:
     return f'<section id="resources">\n<h2>Resources ({len(rows)})</h2>\n{table}\n</section>'
 
 
-def _results(results: Sequence[Row], pictures: Sequence[Picture] | None) -> str:
+def _results(results: Sequence[Row]) -> str:
+    variables = sorted({k for r in results for k in r.get("values", {})})
     rows = [
         [
             f"<code>{escape(r['address'])}</code>",
+            *(_text(r.get("values", {}).get(v)) for v in variables),
             _text(r["generation"]),
             _text(r["shots"]),
             " | ".join(escape(output.counts_text(c, 6)) for c in r["counts"]),
         ]
         for r in sorted(results, key=lambda r: str(r["address"]))
     ]
-    table = _table(["address", "generation", "shots", "counts"], rows, "results", "No results recorded yet.")
-    return f'<section id="results">\n<h2>Results</h2>\n{table}\n{_figures(pictures, bool(results))}\n</section>'
+    columns = ["address", *variables, "generation", "shots", "counts"]
+    table = _table(columns, rows, "results", "No results recorded yet.")
+    return f'<section id="results">\n<h2>Results</h2>\n{table}\n</section>'
 
 
-def _figures(pictures: Sequence[Picture] | None, any_results: bool) -> str:
+def _plots(pictures: Sequence[Picture] | None, any_results: bool) -> str:
+    if not any_results:
+        return ""
+    return f'<section id="plots">\n<h2>Plots</h2>\n{_figures(pictures)}\n</section>'
+
+
+def _figures(pictures: Sequence[Picture] | None) -> str:
     if pictures is None:
-        return "<p class=\"none\">No plots: plotting needs matplotlib (pip install 'runner[plot]').</p>" * any_results
+        return "<p class=\"none\">No plots: plotting needs matplotlib (pip install 'runner[plot]').</p>"
     cards = []
     for p in pictures:
         if not p.png:  # a note standing for what was not drawn
@@ -163,8 +166,10 @@ def _figures(pictures: Sequence[Picture] | None, any_results: bool) -> str:
             continue
         uri = "data:image/png;base64," + base64.b64encode(p.png).decode("ascii")
         note = f'<br><span class="note">{escape(p.note)}</span>' if p.note else ""
+        # drawn at twice the pixels it is shown at: sharp on high-density screens and when printed
+        width = int.from_bytes(p.png[16:20], "big") // 2
         cards.append(
-            f'<figure class="{escape(p.shape)}"><img src="{uri}" alt="{escape(p.title)}">'
+            f'<figure class="{escape(p.shape)}"><img src="{uri}" width="{width}" alt="{escape(p.title)}">'
             f"<figcaption><code>{escape(p.title)}</code>{note}</figcaption></figure>"
         )
     return '<div class="figures">\n' + "\n".join(cards) + "\n</div>" if cards else ""

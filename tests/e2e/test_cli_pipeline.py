@@ -123,8 +123,9 @@ def test_state_file_is_private_and_results_export(examples: Path, cli: Callable[
     assert one["address"] == "job.bell" and one["generation"] == 1 and sum(one["counts"].values()) == 1000
     assert set(one["counts"]) <= {"00", "01", "10", "11"} and one["engine"]["name"] == "qiskit-aer"
     csv_text = cli("results", "job.rotation*", "-m", QUICK, "--format", "csv").out.splitlines()
-    assert csv_text[0] == "address,generation,circuit,bitstring,count"
-    assert csv_text[1] == "job.rotation[theta=0.0],1,0,0,1000"
+    assert csv_text[0] == "address,theta,circuit,outcome,count,probability,shots,generation,remote_id,target"
+    assert csv_text[1].startswith("job.rotation[theta=0.0],0.0,0,0,1000,1.0,1000,1,local-")
+    assert csv_text[1].endswith(",local.aer")  # the backend the job ran on, as the provider names it
     rows = json.loads(cli("status", "-m", QUICK, "--json").out)
     assert set(rows[0]) == {"address", "kind", "status", "generation", "remote_id", "updated"}
     assert {r["status"] for r in rows} == {"succeeded"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -41,7 +42,9 @@ def run_on_tty(args: list[str], answer: str, cwd: Path) -> tuple[int, str]:
 
 @pytest.mark.parametrize(("answer", "code", "expect"), [("no", 1, "Apply cancelled"), ("yes", 0, "Apply complete")])
 def test_terminal_confirmation(answer: str, code: int, expect: str, examples: Path) -> None:
-    status, out = run_on_tty(["apply", "quickstart.yaml"], answer, examples)
+    status, coloured = run_on_tty(["apply", "quickstart.yaml"], answer, examples)
+    assert "\x1b[32m+\x1b[0m job.bell" in coloured  # a terminal gets colour
+    out = re.sub(r"\x1b\[[0-9;]*m", "", coloured)
     assert "Plan: 5 to create" in out
     assert (status, expect in out) == (code, True), out
     assert (examples / ".runner" / "state.db").exists() == (answer == "yes")

@@ -38,20 +38,23 @@ def hooks() -> list[dict[str, Any]]:
     return loaded
 
 
-def test_hook_has_pre_commit_s_required_keys_and_no_others() -> None:
-    (hook,) = hooks()
-    assert HOOK_REQUIRED <= set(hook) <= HOOK_KEYS
-    assert hook["id"] == "runner-validate"
-    assert hook["language"] == "python"  # pre-commit installs this repository with pip
-    assert hook["types"] == ["yaml"]
-    assert all(isinstance(hook[key], str) for key in ("id", "name", "entry", "language", "files"))
+def test_hooks_have_pre_commit_s_required_keys_and_no_others() -> None:
+    light, full = hooks()
+    assert (light["id"], full["id"]) == ("runner-validate-light", "runner-validate")
+    for hook in (light, full):
+        assert HOOK_REQUIRED <= set(hook) <= HOOK_KEYS
+        assert hook["language"] == "python"  # pre-commit installs this repository with pip
+        assert hook["types"] == ["yaml"]
+        assert all(isinstance(hook[key], str) for key in ("id", "name", "entry", "language", "files"))
+    assert "additional_dependencies" not in light  # runner alone: no qiskit
+    assert [d.split(">=")[0] for d in full["additional_dependencies"]] == ["qiskit", "qiskit-qasm3-import"]
 
 
-def test_hook_entry_is_a_real_runner_command() -> None:
-    (hook,) = hooks()
-    entry = shlex.split(hook["entry"])
-    assert entry == ["runner", "validate"]
-    assert problem([*entry[1:], "runner.yaml"]) is None  # pre-commit appends the file names
+def test_hook_entries_are_real_runner_commands() -> None:
+    light, full = (shlex.split(h["entry"]) for h in hooks())
+    assert (light, full) == (["runner", "validate", "--no-programs"], ["runner", "validate"])
+    for entry in (light, full):
+        assert problem([*entry[1:], "runner.yaml"]) is None  # pre-commit appends the file names
 
 
 @pytest.mark.parametrize(
@@ -70,17 +73,24 @@ def test_hook_entry_is_a_real_runner_command() -> None:
     ],
 )
 def test_hook_files_pattern(path: str, matched: bool) -> None:
-    (hook,) = hooks()
-    assert bool(re.search(hook["files"], path)) is matched  # pre-commit uses re.search
+    for hook in hooks():
+        assert bool(re.search(hook["files"], path)) is matched  # pre-commit uses re.search
 
 
 def test_the_guide_quotes_the_hook_s_pattern() -> None:
-    (hook,) = hooks()
-    assert f"`{hook['files']}`" in (ROOT / "docs" / "gitops.md").read_text()
+    text = (ROOT / "docs" / "gitops.md").read_text()
+    assert all(f"`{hook['files']}`" in text for hook in hooks())
 
 
-def test_hook_validates_a_manifest_as_pre_commit_would_call_it(examples: Path, cli: Cli) -> None:
-    (hook,) = hooks()
+def test_the_example_config_names_the_hooks() -> None:
+    config = yaml.safe_load((CI / "pre-commit-config.yml").read_text())
+    ids = [hook["id"] for repo in config["repos"] for hook in repo["hooks"]]
+    assert ids == ["runner-validate-light"] and {h["id"] for h in hooks()} >= set(ids)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_hook_validates_a_manifest_as_pre_commit_would_call_it(examples: Path, cli: Cli, which: int) -> None:
+    hook = hooks()[which]
     good = examples / "runner.yaml"
     good.write_text((examples / "quickstart.yaml").read_text())
     assert cli(*shlex.split(hook["entry"])[1:], str(good)).code == 0
@@ -88,6 +98,40 @@ def test_hook_validates_a_manifest_as_pre_commit_would_call_it(examples: Path, c
     ran = cli(*shlex.split(hook["entry"])[1:], str(good))
     assert ran.code == 1
     assert f"{good}:7:10:" in ran.err
+
+
+def test_the_light_hook_needs_no_qiskit_and_says_what_it_left_out(examples: Path) -> None:
+    """In a process where qiskit cannot be imported, as in the light hook's environment."""
+    manifest = examples / "runner.yaml"
+    manifest.write_text((examples / "quickstart.yaml").read_text())
+    (examples / "circuits" / "rotation.qasm").write_text("OPENQASM 3.0;\nthis is not a program\n")
+    code = (
+        "import sys\n"
+        "for name in ('qiskit', 'qiskit_aer', 'qiskit_qasm3_import'):\n"
+        "    sys.modules[name] = None  # importing it now raises ImportError, as when it is not installed\n"
+        "from runner.cli import run\n"
+        "status = run(sys.argv[1:])\n"
+        "print('qiskit imported:', any(m.startswith('qiskit.') for m in sys.modules), file=sys.stderr)\n"
+        "sys.exit(status)\n"
+    )
+
+    def validate(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-c", code, "validate", *args, str(manifest)]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=examples)
+
+    light = validate("--no-programs")
+    assert (light.returncode, light.stdout) == (0, f"{manifest}: valid (5 resource(s); programs read, not parsed)\n")
+    assert light.stderr == "qiskit imported: False\n"
+    full = validate()
+    assert full.returncode == 1
+    assert full.stderr.startswith(
+        "error: parsing OpenQASM programs needs qiskit, which is not installed: pip install 'runner[qiskit]' "
+        "(or check everything else with --no-programs)\n"
+    )
+    (examples / "circuits" / "rotation.qasm").unlink()  # a missing file is still found without qiskit
+    gone = validate("--no-programs")
+    assert gone.returncode == 1
+    assert gone.stderr.startswith(f"{manifest}:23:14: file not found: {examples}/circuits/rotation.qasm\n")
 
 
 def test_hook_validates_several_manifests_in_one_call(examples: Path, cli: Cli) -> None:

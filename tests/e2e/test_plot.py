@@ -18,8 +18,8 @@ from runner.render import plot
 BAR_BLUE = (0x3B, 0x6E, 0xA5)  # the colour plot.py draws bars and curves in
 
 
-def row(addr: str, *counts: dict[str, int]) -> dict[str, Any]:
-    return {"address": addr, "generation": 1, "counts": list(counts), "shots": 100, "data": {}}
+def row(addr: str, *counts: dict[str, int], **values: Any) -> dict[str, Any]:
+    return {"address": addr, "generation": 1, "counts": list(counts), "shots": 100, "data": {}, "values": values}
 
 
 def png(draw: Callable[[io.BytesIO], None]) -> Image.Image:
@@ -41,23 +41,23 @@ def test_histogram_has_one_panel_per_address_and_circuit() -> None:
             b,
         )
     )
-    assert (one.size, four.size) == ((500, 360), (1500, 360))  # job.x has no counts: no panel
+    assert (one.size, four.size) == ((1000, 720), (3000, 720))  # 200 dpi  # job.x has no counts: no panel
     assert blue_pixels(one) > 1000 and blue_pixels(four) > 2 * blue_pixels(one)
 
 
 def test_sweep_plot_has_two_panels_and_plot_chooses_it_for_a_sweep(tmp_path: Path) -> None:
-    rows = [row(f"job.rot[theta={t}]", {"0": 100 - n, "1": n}) for t, n in ((0.0, 0), (1.5, 50), (3.0, 100))]
+    rows = [row(f"job.rot[theta={t}]", {"0": 100 - n, "1": n}, theta=t) for t, n in ((0.0, 0), (1.5, 50), (3.0, 100))]
     assert plot.plot(rows, tmp_path / "s.png") == "sweep"
     assert plot.plot([rows[0], row("job.bell", {"00": 1})], tmp_path / "h.png") == "histogram"
     image = Image.open(tmp_path / "s.png")
-    assert image.size == (1100, 420)
+    assert image.size == (2200, 840)
     assert blue_pixels(image.convert("RGB")) > 500
 
 
 def test_a_sweep_over_words_gets_a_sweep_plot(tmp_path: Path) -> None:
-    rows = [row(f'job.basis[b="{b}"]', {"0": 60, "1": 40}) for b in ("z", "x y", "a")]
+    rows = [row(f'job.basis[b="{b}"]', {"0": 60, "1": 40}, b=b) for b in ("z", "x y", "a")]
     assert plot.plot(rows, tmp_path / "words.png") == "sweep"
-    assert Image.open(tmp_path / "words.png").size == (1100, 420)
+    assert Image.open(tmp_path / "words.png").size == (2200, 840)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_a_sweep_over_words_gets_a_sweep_plot(tmp_path: Path) -> None:
             "no results to plot: nothing matched, or the jobs have not finished (try `runner wait`)",
         ),
         (
-            lambda b: plot.counts_histogram([row(f"job.a[i={i}]", {"0": 1}) for i in range(37)], b),
+            lambda b: plot.counts_histogram([row(f"job.a[i={i}]", {"0": 1}, i=i) for i in range(37)], b),
             "37 histograms are too many for one image; select at most 36 with ADDRESS|GLOB",
         ),
         (
@@ -88,7 +88,7 @@ def test_nothing_to_plot_is_a_clear_error(draw: Callable[[io.BytesIO], None], me
 
 
 def test_gallery_draws_a_sweep_once_and_other_jobs_each() -> None:
-    rows = [row(f"job.rot[theta={t}]", {"0": 10}) for t in (0.0, 1.0)] + [row("job.bell", {"00": 1})]
+    rows = [row(f"job.rot[theta={t}]", {"0": 10}, theta=t) for t in (0.0, 1.0)] + [row("job.bell", {"00": 1})]
     pictures = plot.gallery(rows)
     assert [(p.title, p.shape) for p in pictures] == [("job.bell", "small"), ("job.rot: sweep over theta", "wide")]
     assert all(p.png.startswith(b"\x89PNG") for p in pictures)
@@ -104,10 +104,10 @@ def applied(examples: Path, cli: Callable[..., Any]) -> str:
 def test_results_plot_writes_the_png_and_prints_its_path(applied: str, cli: Callable[..., Any]) -> None:
     done = cli("results", "job.rotation", "-m", applied, "--plot", "rotation.png")
     assert (done.code, done.out, done.err) == (0, "rotation.png\n", "")
-    assert Image.open("rotation.png").size == (1100, 420)  # the sweep plot
+    assert Image.open("rotation.png").size == (2200, 840)  # the sweep plot
     everything = cli("results", "-m", applied, "--plot", "all.png")
     assert (everything.code, everything.out) == (0, "all.png\n")
-    assert Image.open("all.png").size == (1500, 720)  # five histograms, three to a line
+    assert Image.open("all.png").size == (3000, 1440)  # five histograms, three to a line
     assert cli("results", "job.bell", "-m", applied).out.splitlines()[1].split()[:3] == ["job.bell", "1", "1000"]
 
 
@@ -130,4 +130,4 @@ def test_the_command_line_starts_without_matplotlib() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stderr == "False\n"
-    assert "--plot FILE.png" in done.stdout and "runner report -m examples/quickstart.yaml" in done.stdout
+    assert "--plot FILE.png|svg|pdf" in done.stdout and "runner report -m examples/quickstart.yaml" in done.stdout

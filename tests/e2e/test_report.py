@@ -121,9 +121,10 @@ def test_report_of_an_applied_project(applied: Path, cli: Callable[..., Any], tm
     ]
     assert {r[2] for r in resources[1:]} == {"succeeded"} and {r[3] for r in resources[1:]} == {"1"}
     assert resources[1][6:] == ["<b>bold</b>, example:quickstart", '{"purpose": "<script>alert(1)</script>"}']
-    assert [r[:3] for r in page.tables["results"][1:3]] == [
-        ["job.bell", "1", "1000"],
-        ["job.rotation[theta=0.0]", "1", "1000"],
+    assert page.tables["results"][0][:4] == ["address", "theta", "generation", "shots"]  # a column per parameter
+    assert [r[:4] for r in page.tables["results"][1:3]] == [
+        ["job.bell", "-", "1", "1000"],
+        ["job.rotation[theta=0.0]", "0.0", "1", "1000"],
     ]
     history = page.tables["history"]
     assert [r[:5] for r in history[1:]] == [["1", history[1][1], "apply", "ok", "create 5"]]
@@ -139,7 +140,9 @@ def test_report_of_an_applied_project(applied: Path, cli: Callable[..., Any], tm
         png_size(base64.b64decode(i["src"].removeprefix("data:image/png;base64,"), validate=True)) for i in page.images
     ]
     assert all(i["src"].startswith("data:image/png;base64,") for i in page.images)
-    assert sizes == [(500, 360), (1100, 420)]
+    assert sizes == [(1000, 720), (2200, 840)]  # drawn at 200 dpi, shown at half that size
+    assert [i["width"] for i in page.images] == ["500", "1100"]
+    assert page.texts["h2"][:3] == ["Plots", "Resources (5)", "Results"]  # plots first, tables after
     assert "Costs" in page.texts["h2"] and "none recorded" in page.texts["p"]
 
 
