@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from runner.applying.execute import base_dir
 from runner.domain.resources import Expansion
 from runner.errors import PlanError
-from runner.providers.pool import ProviderPool, Reach
 from runner.manifest.peek import project_of
+from runner.providers.pool import ProviderPool, Reach
 from runner.state import Store, is_postgres, open_store, with_project
 
 DEFAULT_STATE = os.path.join(".runner", "state.db")

@@ -52,9 +52,7 @@ class PgLocation:
         return self.server + (f"?{urlencode(query)}" if query else "")
 
     def with_project(self, project: str) -> PgLocation:
-        return PgLocation(
-            self.user, self.host, self.port, self.database, project, self.password_env, self.options
-        )
+        return PgLocation(self.user, self.host, self.port, self.database, project, self.password_env, self.options)
 
     def connect_args(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
         """Keyword arguments for psycopg.connect (libpq's names), the password from `password_env` if named."""

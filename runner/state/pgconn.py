@@ -38,7 +38,7 @@ class Row(dict[str, Any]):
         super().__init__(zip(names, values, strict=True))
         self._names = names
 
-    def __getitem__(self, key: str | int) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: str | int) -> Any:
         return super().__getitem__(self._names[key] if isinstance(key, int) else key)
 
 
@@ -84,7 +84,7 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), /) -> Any:
         args = [_param(p) for p in params] if not isinstance(params, Mapping) else params
         try:
-            return self.raw.execute(translate(sql), args or None)  # type: ignore[arg-type]
+            return self.raw.execute(translate(sql), args or None)
         except self.error as exc:
             raise lost(self.shown, exc, self.broken) from None
 

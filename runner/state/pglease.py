@@ -10,6 +10,7 @@ heartbeat that got through, on a clock that counts while the process is stopped.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
@@ -19,9 +20,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import LockConflictError, StateError
-from runner.state import pgconn
+from runner.state import lock, pgconn
 from runner.state.codec import iso
-from runner.state import lock
 from runner.state.lock import DEFAULT_TTL, TTL_ENV, _gone, _namespace
 from runner.state.protocol import Holder
 
@@ -104,7 +104,17 @@ class PgLease:
                 "owner = excluded.owner, host = excluded.host, pid = excluded.pid, ns = excluded.ns, "
                 "operation = excluded.operation, acquired_at = excluded.acquired_at, "
                 "heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, fence = excluded.fence",
-                (self.owner, socket.gethostname(), os.getpid(), _namespace(), self.operation, now, now, self.ttl, fence),
+                (
+                    self.owner,
+                    socket.gethostname(),
+                    os.getpid(),
+                    _namespace(),
+                    self.operation,
+                    now,
+                    now,
+                    self.ttl,
+                    fence,
+                ),
             )
         except BaseException:
             _rollback(conn)
@@ -181,8 +191,5 @@ class PgLease:
 
 def _rollback(conn: pgconn.PgConnection) -> None:
     if not conn.broken:
-        try:
+        with contextlib.suppress(StateError):
             conn.execute("ROLLBACK")
-        except StateError:
-            pass
-

@@ -10,6 +10,7 @@ The lease (pglease.py) lives in the project's schema, so two projects apply at o
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -53,6 +54,8 @@ def _schema_of(conn: pgconn.PgConnection, project: str) -> str | None:
 class PgStore(SqlStore):
     """One project's state in a PostgreSQL database (the `Store` protocol)."""
 
+    conn: pgconn.PgConnection
+
     def __init__(self, where: PgLocation, conn: pgconn.PgConnection, schema: str, clock: Clock) -> None:
         self.where, self.conn, self.schema, self.clock = where, conn, schema, clock
         self.path = where.shown
@@ -71,7 +74,10 @@ class PgStore(SqlStore):
             schema = _schema_of(conn, where.project)
             if schema is None:
                 if not create:
-                    raise StateError(f"no state for project '{where.project}' in {where.server}: nothing has been applied with it yet")
+                    raise StateError(
+                        f"no state for project '{where.project}' in {where.server}: "
+                        "nothing has been applied with it yet"
+                    )
                 schema = _initialise(conn, where.project, clock)
             pgconn.use(conn, schema)
             store = cls(where, conn, schema, clock)
@@ -165,7 +171,8 @@ class PgStore(SqlStore):
                 _check_fence(self.conn, self.fence)
             if bump:
                 row = self.conn.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'serial' RETURNING value"
+                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) "
+                    "WHERE key = 'serial' RETURNING value"
                 ).fetchone()
                 serial = int(row[0])
             else:
@@ -251,10 +258,8 @@ def _rollback(conn: pgconn.PgConnection) -> None:
     """Roll back if the connection still can; a broken one has rolled back on the server already."""
     if conn.broken:
         return
-    try:
+    with contextlib.suppress(StateError):
         conn.execute("ROLLBACK")
-    except StateError:
-        pass
 
 
 def projects(location: str) -> list[dict[str, Any]]:

@@ -168,7 +168,8 @@ class SqlStore:
             for row in tables.get(table, ()):
                 if table == "meta":
                     self.conn.execute(
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                         (row["key"], row["value"]),
                     )
                     continue
@@ -194,5 +195,6 @@ def _version(text: str | None, where: str) -> int:
         return int(text or 0)
     except ValueError:
         raise StateError(
-            f"{where} has a damaged format_version ({(text or '')[:20]!r}); restore it from a backup, runner will not modify it"
+            f"{where} has a damaged format_version ({(text or '')[:20]!r}); "
+            "restore it from a backup, runner will not modify it"
         ) from None

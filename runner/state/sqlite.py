@@ -50,6 +50,8 @@ def _create_file(path: str) -> None:
 class SqliteStore(SqlStore):
     """An open state file (the `Store` protocol over SQLite)."""
 
+    conn: sqlite3.Connection
+
     def __init__(self, path: str, conn: sqlite3.Connection, clock: Clock) -> None:
         self.path = path
         self.conn = conn

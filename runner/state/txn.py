@@ -40,7 +40,7 @@ class Txn:
         """A history row for an apply (or destroy, refresh, ...); returns its id."""
         cur = self._x(
             "INSERT INTO applies (operation, started_at, outcome, manifest, manifest_digest, plan_digest, "
-            "git_commit, git_dirty, versions, serial_before, \"user\", host) "
+            'git_commit, git_dirty, versions, serial_before, "user", host) '
             "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 operation,
