@@ -16,6 +16,7 @@ import pytest
 
 # read at import: the autouse `isolated` fixture scrubs RUNNER_* from each test's environment
 POSTGRES = os.environ.get("RUNNER_TEST_POSTGRES", "")
+PASSFILE = os.environ.get("PGPASSFILE", "")  # kept for clean-up, which may run after a test removed it
 NO_POSTGRES = 'RUNNER_TEST_POSTGRES is not set (start a server: eval "$(bash .ci/postgres.sh start)")'
 BACKENDS = ("sqlite", "postgres")
 
@@ -33,11 +34,9 @@ def drop(url: str, project: str) -> None:
     """Remove one project's schema and registry row (test clean-up)."""
     import psycopg
 
-    from runner.state.location import parse
     from runner.state.pgschema import schema_for
 
-    args = parse(url).connect_args()
-    with psycopg.connect(" ".join(f"{k}={v}" for k, v in args.items()), autocommit=True) as conn:
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
         schema = psycopg.sql.Identifier(schema_for(project))
         conn.execute(psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
         if conn.execute("SELECT to_regclass('runner.projects')").fetchone() != (None,):
@@ -74,3 +73,30 @@ def locations(backend: str, tmp_path: Path) -> Iterator[Locations]:
 def location(locations: Locations) -> str:
     """One fresh state location on the backend under test."""
     return locations()
+
+
+def query(url: str, project: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows from one project's schema, read directly (what a test checks the store against); [] before it exists."""
+    import psycopg
+
+    from runner.state.pgschema import schema_for
+
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+        schema = schema_for(project)
+        if conn.execute("SELECT to_regclass(%s)", (f"{schema}.intents",)).fetchone() == (None,):
+            return []
+        conn.execute(psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(schema)))
+        return list(conn.execute(sql.encode(), params))  # type: ignore[call-overload]
+
+
+def password(url: str) -> str:
+    """The test server's password, from the pgpass file .ci/postgres.sh wrote."""
+    line = Path(PASSFILE).read_text().splitlines()[0]
+    return line.rsplit(":", 1)[1]
+
+
+def _conninfo(url: str) -> str:
+    from runner.state.location import parse
+
+    args = {**parse(url).connect_args(), **({"passfile": PASSFILE} if PASSFILE else {})}
+    return " ".join(f"{k}={v}" for k, v in args.items())
