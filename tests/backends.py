@@ -86,7 +86,7 @@ def query(url: str, project: str, sql: str, params: tuple[object, ...] = ()) -> 
         if conn.execute("SELECT to_regclass(%s)", (f"{schema}.intents",)).fetchone() == (None,):
             return []
         conn.execute(psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(schema)))
-        return list(conn.execute(sql.encode(), params))  # type: ignore[call-overload]
+        return list(conn.execute(sql.encode(), params))
 
 
 def password(url: str) -> str:
