@@ -133,6 +133,11 @@ class PgStore(SqlStore):
         self.close()
 
     # reading ---------------------------------------------------------------------------------
+    @property
+    def project(self) -> str | None:
+        """The project this state belongs to: claimed by its first apply, and named by its URL before that."""
+        return self._meta("project") or self.where.project
+
     def snapshot(self) -> Snapshot:
         self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one consistent read
         try:

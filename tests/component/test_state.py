@@ -19,7 +19,8 @@ from runner.domain.model import Attrs
 from runner.domain.remote import Observation, Result
 from runner.domain.resources import Desired
 from runner.errors import LockConflictError, StateError
-from runner.state import open_store, snapshot
+from runner.state import is_postgres, open_store, snapshot
+from runner.state.location import parse
 from runner.state.migrations import LATEST
 from runner.state.sqlite import SqliteStore
 
@@ -77,6 +78,18 @@ def test_corrupt_pages_are_detected(tmp_path: Path) -> None:
 
 def _d(i: int) -> Desired:
     return Desired(f"job.{i}", "job", "a", "sim", "local", None, {"kind": "job", "i": i}, Attrs(), f"{i:064d}")
+
+
+def test_new_state_is_versioned_with_a_lineage(location: str) -> None:
+    with open_store(location, create=True) as st:
+        meta = {m["key"]: m["value"] for m in st.export()["meta"]}
+        assert set(meta) == {"application", "created_at", "lineage", "serial"}
+        assert (meta["application"], meta["lineage"], meta["serial"]) == ("runner-state", st.lineage, "0")
+        version = st.conn.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()[0]  # type: ignore[attr-defined]
+        assert version == str(LATEST)
+        assert len(st.lineage) == 36 and st.serial == 0
+        # a file belongs to no project before its first apply; a database's state to the one its URL names
+        assert st.project == (parse(location).project if is_postgres(location) else None)
 
 
 def test_a_state_that_does_not_exist_is_not_created_by_reading(location: str) -> None:

@@ -250,3 +250,16 @@ def test_a_connection_killed_mid_apply_ends_it_with_one_line_and_the_next_apply_
         assert isinstance(left_open, int)
     finally:
         drop(POSTGRES, f"chaos-{trial}")
+
+
+def test_a_manifest_of_another_project_is_refused_by_a_url_naming_one(
+    tmp_path: Path, cli: Cli, pg: Callable[[str], str]
+) -> None:
+    name, other = pg("named"), pg("other")
+    m = str(local_manifest(tmp_path, other))
+    ran = cli("apply", m, "--yes", "--state", f"{POSTGRES}?project={name}")
+    assert ran.code == 1
+    assert ran.err == (
+        f"error: {POSTGRES}?project={name} holds the state of project '{name}', not '{other}': "
+        "give this manifest its own state (--state PATH, or a folder of its own)\n"
+    )
