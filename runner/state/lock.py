@@ -24,6 +24,7 @@ from runner.state.protocol import Holder
 
 if TYPE_CHECKING:
     from runner.state.sqlite import SqliteStore
+    from runner.state.sqliteconn import SqliteConnection
 
 DEFAULT_TTL = 15.0  # seconds without a heartbeat before a lease counts as abandoned
 TTL_ENV = "RUNNER_LOCK_TTL"  # override, e.g. for tests of lease expiry
@@ -37,7 +38,7 @@ def _namespace() -> str:
         return "unknown"
 
 
-def read_holder(conn: sqlite3.Connection) -> Holder | None:
+def read_holder(conn: SqliteConnection) -> Holder | None:
     row = conn.execute("SELECT * FROM lock WHERE id = 1").fetchone()
     if row is None:
         return None
@@ -54,7 +55,7 @@ def read_holder(conn: sqlite3.Connection) -> Holder | None:
     )
 
 
-def check_fence(conn: sqlite3.Connection, fence: int) -> None:
+def check_fence(conn: SqliteConnection, fence: int) -> None:
     """Inside a write transaction: refuse to write if our lease was taken over."""
     row = conn.execute("SELECT fence, owner FROM lock WHERE id = 1").fetchone()
     if row is None or row["fence"] != fence:
@@ -206,7 +207,7 @@ class Lease:
         self.release()
 
 
-def force_unlock(conn: sqlite3.Connection) -> Holder | None:
+def force_unlock(conn: SqliteConnection) -> Holder | None:
     """Remove whatever lease is recorded; returns who held it."""
     holder = read_holder(conn)
     conn.execute("DELETE FROM lock WHERE id = 1")

@@ -103,6 +103,7 @@ class PgStore(SqlStore):
         version = self.format_version
         if version > LATEST:
             raise StateError(f"{self.path} was written by a newer runner (state format {version}); upgrade runner")
+        self._check_tables(version)
         if writing and version < LATEST:
             self._migrate()
 

@@ -31,6 +31,11 @@ TABLES: dict[str, tuple[str, ...]] = {
     "target_snapshots": ("digest",),
 }
 STORAGE_META = ("format_version",)  # how the rows are stored, not what they say: never copied
+# the tables each format version adds: a state missing one of its version's is damaged
+REQUIRED: dict[int, tuple[str, ...]] = {
+    1: ("meta", "resources", "generations", "results", "intents", "applies", "targets", "lock"),
+    2: ("target_snapshots",),
+}
 
 
 class SqlStore:
@@ -179,6 +184,15 @@ class SqlStore:
                     f"VALUES ({', '.join('?' * len(columns))})",
                     [row[c] for c in columns],
                 )
+
+    def _check_tables(self, version: int) -> None:
+        present = self._tables()
+        missing = [t for v in range(1, version + 1) for t in REQUIRED.get(v, ()) if t not in present]
+        if missing:
+            raise StateError(
+                f"{self.path} is damaged (table {', '.join(missing)} is missing); "
+                "restore it from a backup, runner will not modify it"
+            )
 
     def _check_empty(self) -> None:
         if self.serial or self.conn.execute("SELECT count(*) FROM generations").fetchone()[0]:

@@ -7,7 +7,6 @@ Txn, which bumps the serial once per transaction and stamps every row it touches
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ from runner.state.lock import Lease, check_fence, force_unlock, read_holder
 from runner.state.migrations import LATEST, MIGRATIONS
 from runner.state.protocol import Holder, Snapshot
 from runner.state.sql import SqlStore
+from runner.state.sqliteconn import SqliteConnection, connect
 from runner.state.txn import Txn
 
 APPLICATION = "runner-state"
@@ -28,16 +28,20 @@ Clock = Callable[[], float]
 
 
 def _check_header(path: str) -> None:
-    with open(path, "rb") as fh:
-        head = fh.read(16)
+    if os.path.isdir(path):
+        raise StateError(
+            f"{path} is a directory, not a state file: give --state the path of a file (or a postgresql:// URL)"
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StateError(
+            f"{path} cannot be read ({exc.strerror}): "
+            "it must be a file you can read, in a folder you can write to apply"
+        ) from None
     if head and head != _SQLITE_HEADER:
         raise StateError(f"{path} is not a runner state file (not an SQLite database); runner will not modify it")
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 def _create_file(path: str) -> None:
@@ -50,9 +54,9 @@ def _create_file(path: str) -> None:
 class SqliteStore(SqlStore):
     """An open state file (the `Store` protocol over SQLite)."""
 
-    conn: sqlite3.Connection
+    conn: SqliteConnection
 
-    def __init__(self, path: str, conn: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, path: str, conn: SqliteConnection, clock: Clock) -> None:
         self.path = path
         self.conn = conn
         self.clock = clock
@@ -68,14 +72,20 @@ class SqliteStore(SqlStore):
         if not exists and not create:
             raise StateError(f"no state file at {path}: nothing has been applied with it yet")
         if not exists:
-            _create_file(path)
+            try:
+                _create_file(path)
+            except OSError as exc:
+                raise StateError(
+                    f"{path} cannot be created ({exc.strerror}): choose a folder you can write (--state PATH)"
+                ) from None
         else:
             _check_header(path)
+        conn = connect(path, writing=create)
         try:
-            conn = _connect(path)
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path} is not a readable runner state file ({exc})") from None
+        except StateError:
+            conn.close()
+            raise
         if not tables:
             if not create:
                 raise StateError(f"{path} is empty: nothing has been applied with it yet")
@@ -88,26 +98,30 @@ class SqliteStore(SqlStore):
         return state
 
     def _check_identity(self, writing: bool) -> None:
-        if self._meta("application") != APPLICATION:
+        try:
+            self._identify(writing)
+        except BaseException:
             self.conn.close()
+            raise
+
+    def _identify(self, writing: bool) -> None:
+        if self._meta("application") != APPLICATION:
             raise StateError(f"{self.path} is not a runner state file (another application's SQLite database)")
         version = self.format_version
         if version > LATEST:
-            self.conn.close()
             raise StateError(f"{self.path} was written by a newer runner (state format {version}); upgrade runner")
+        self._check_tables(version)
         if writing:
             self._integrity()
             if version < LATEST:
                 _migrate(self.conn, version)
 
     def _integrity(self) -> None:
-        try:
-            verdict = self.conn.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            verdict = str(exc)
+        verdict = str(self.conn.execute("PRAGMA quick_check").fetchone()[0])
         if verdict != "ok":
-            self.conn.close()
-            raise StateError(f"{self.path} is corrupt ({verdict}); restore it from a backup, runner will not modify it")
+            found = "; ".join(line.strip(" *") for line in verdict.splitlines() if line.strip(" *"))
+            found = found if len(found) <= 200 else found[:200] + "..."
+            raise StateError(f"{self.path} is corrupt ({found}); restore it from a backup, runner will not modify it")
 
     def close(self) -> None:
         self.conn.close()
@@ -179,7 +193,7 @@ class SqliteStore(SqlStore):
         return force_unlock(self.conn)
 
 
-def _initialise(conn: sqlite3.Connection, clock: Clock) -> None:
+def _initialise(conn: SqliteConnection, clock: Clock) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN IMMEDIATE")
     for statement in _statements(MIGRATIONS[1]):
@@ -196,7 +210,7 @@ def _initialise(conn: sqlite3.Connection, clock: Clock) -> None:
     _migrate(conn, 1)
 
 
-def _migrate(conn: sqlite3.Connection, current: int) -> None:
+def _migrate(conn: SqliteConnection, current: int) -> None:
     for version in range(current + 1, LATEST + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
