@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from backends import POSTGRES, drop, needs_postgres, password, query
+from backends import POSTGRES, drop, fresh_database, needs_postgres, password, query
 from conftest import ROOT, ROTATION, Ran, write
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -263,3 +264,35 @@ def test_a_manifest_of_another_project_is_refused_by_a_url_naming_one(
         f"error: {POSTGRES}?project={name} holds the state of project '{name}', not '{other}': "
         "give this manifest its own state (--state PATH, or a folder of its own)\n"
     )
+
+
+# docs/teams.md's walkthrough, run as written -------------------------------------------------------
+DOC_URL = "postgresql://runner@db.lab.example:5432/runner"
+
+
+def walkthrough() -> list[str]:
+    text = (ROOT / "docs" / "teams.md").read_text()
+    block = text.split("<!-- tested:", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_teams_guide_walkthrough_runs(examples: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = needs_postgres()
+    monkeypatch.chdir(examples.parent)
+    lines = walkthrough()
+    assert lines[0].startswith(f"export RUNNER_STATE={DOC_URL}") and len(lines) >= 8
+    with fresh_database(url) as db:
+        outputs = []
+        for line in lines:
+            line = line.replace(DOC_URL, db)
+            if line.startswith("export "):
+                key, value = line.removeprefix("export ").split("=", 1)
+                monkeypatch.setenv(key, value)
+                continue
+            ran = cli(*shlex.split(line)[1:])
+            assert ran.code == 0, (line, ran.out, ran.err)
+            outputs.append(ran.out)
+    assert "No changes." in outputs[1]  # plan after apply
+    assert outputs[2].startswith("quickstart  serial 5, 5 resource(s), last apply ")  # state projects
+    assert outputs[-2].splitlines()[-1].startswith("digest sha256:")  # migrate printed its digest
+    assert "No changes." in outputs[-1]  # the copy is the same state
