@@ -62,6 +62,15 @@ def shown(location: str) -> str:
 
 def snapshot(location: str) -> Snapshot:
     """The recorded state at `location`, or an empty snapshot when there is none; never creates one."""
+    if is_postgres(location):  # one connection: opening says whether there is a state
+        from runner.state.postgres import NoStateError, PgStore
+
+        try:
+            found = PgStore.open(location)
+        except NoStateError:
+            return Snapshot(shown(location), False, None, 0, {})
+        with found:
+            return found.snapshot()
     if not exists(location):
         return Snapshot(shown(location), False, None, 0, {})
     with open_store(location) as store:

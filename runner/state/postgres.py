@@ -31,6 +31,10 @@ APPLICATION = "runner-state"
 Clock = Callable[[], float]
 
 
+class NoStateError(StateError):
+    """Nothing has been applied with this project in this database yet."""
+
+
 def _location(location: str) -> PgLocation:
     where = parse(location)
     if not where.project:
@@ -74,7 +78,7 @@ class PgStore(SqlStore):
             schema = _schema_of(conn, where.project)
             if schema is None:
                 if not create:
-                    raise StateError(
+                    raise NoStateError(
                         f"no state for project '{where.project}' in {where.server}: "
                         "nothing has been applied with it yet"
                     )
@@ -170,24 +174,23 @@ class PgStore(SqlStore):
         `durable` ones (intents, before their calls) wait for the WAL flush on the server.
         """
         started = time.perf_counter()
-        self.conn.execute("BEGIN")
         try:
-            self.conn.execute(f"SET LOCAL synchronous_commit TO {'on' if durable else 'off'}")
-            if self.fence is not None:
-                _check_fence(self.conn, self.fence)
-            if bump:
-                row = self.conn.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) "
-                    "WHERE key = 'serial' RETURNING value"
-                ).fetchone()
-                serial = int(row[0])
-            else:
-                serial = self.serial
-            yield Txn(self.conn, serial, iso(self.clock()))
+            with self.conn.pipelined():
+                self.conn.execute("BEGIN")
+                self.conn.execute(f"SET LOCAL synchronous_commit TO {'on' if durable else 'off'}")
+                fence = self.conn.execute("SELECT fence, owner FROM lock WHERE id = 1 FOR SHARE")
+                serial = self.conn.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + ? AS TEXT) "
+                    "WHERE key = 'serial' RETURNING value",
+                    (int(bump),),
+                )
+                if self.fence is not None:
+                    _check_fence(fence.fetchone(), self.fence)
+                yield Txn(self.conn, int(serial.fetchone()[0]), iso(self.clock()))
+                self.conn.execute("COMMIT")
         except BaseException:
             _rollback(self.conn)
             raise
-        self.conn.execute("COMMIT")
         self.writes["transactions"] += 1
         self.writes["durable"] += int(durable)
         self.writes["seconds"] += time.perf_counter() - started
@@ -209,13 +212,12 @@ class PgStore(SqlStore):
         return holder
 
 
-def _check_fence(conn: pgconn.PgConnection, fence: int) -> None:
+def _check_fence(row: Any, fence: int) -> None:
     """Inside a write transaction: refuse to write if our lease was taken over.
 
-    FOR SHARE keeps the lease row as it is until this transaction ends: a taker's update waits
-    for our commit, so nothing is written under a fence that is no longer current.
+    The row was read FOR SHARE, which keeps it as it is until this transaction ends: a taker's
+    update waits for our commit, so nothing is written under a fence that is no longer current.
     """
-    row = conn.execute("SELECT fence, owner FROM lock WHERE id = 1 FOR SHARE").fetchone()
     if row is None or row["fence"] != fence:
         who = f" by {row['owner']}" if row is not None else ""
         raise LockConflictError(f"this process lost the state lock (taken over{who}); stopping without writing")
