@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -293,6 +294,6 @@ def test_the_teams_guide_walkthrough_runs(examples: Path, cli: Cli, monkeypatch:
             assert ran.code == 0, (line, ran.out, ran.err)
             outputs.append(ran.out)
     assert "No changes." in outputs[1]  # plan after apply
-    assert outputs[2].startswith("quickstart  serial 5, 5 resource(s), last apply ")  # state projects
+    assert re.match(r"quickstart  serial \d+, 5 resource\(s\), last apply \S+ ok$", outputs[2])  # state projects
     assert outputs[-2].splitlines()[-1].startswith("digest sha256:")  # migrate printed its digest
     assert "No changes." in outputs[-1]  # the copy is the same state
