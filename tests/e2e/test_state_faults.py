@@ -57,12 +57,14 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("faults-base")
     write(folder, "circuits/rotation.qasm", ROTATION)
     manifest = write(folder, "m.yaml", MANIFEST)
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the autouse isolation is per test: do its part here
+        patch.chdir(folder)
+        patch.setenv("HOME", str(folder))
+        patch.setenv("XDG_CACHE_HOME", str(folder / ".cache"))
+        for key in [k for k in os.environ if k.startswith("RUNNER_")]:
+            patch.delenv(key)
         assert run(["apply", str(manifest), "--yes", "--state", "state.db"]) == 0
-    finally:
-        os.chdir(cwd)
+    shutil.rmtree(folder / ".cache", ignore_errors=True)
     manifest.write_text(GROWN)
     conn = sqlite3.connect(folder / "state.db")
     conn.execute(
