@@ -8,6 +8,7 @@ imported here and only when a PostgreSQL location is used.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -18,6 +19,8 @@ from runner.errors import StateError
 if TYPE_CHECKING:
     import psycopg
 
+_QUIET = logging.NullHandler()
+
 
 def load() -> Any:
     """The psycopg module, or a StateError saying how to install it."""
@@ -27,6 +30,9 @@ def load() -> Any:
         raise StateError(
             "a PostgreSQL state needs psycopg 3: pip install 'runner[postgres]' (or pip install 'psycopg[binary]')"
         ) from None
+    # psycopg logs what it ignores while closing a broken connection ("error ignored terminating ..."):
+    # the error that matters reaches the user as one line, so those warnings must not reach stderr
+    logging.getLogger("psycopg").addHandler(_QUIET)
     return psycopg
 
 
