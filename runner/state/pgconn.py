@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import StateError
+from runner.errors import LockConflictError, RunnerError, StateError
 
 if TYPE_CHECKING:
     import psycopg
@@ -73,8 +73,19 @@ def describe(exc: BaseException) -> str:
     return first.removeprefix("FATAL:  ").removeprefix("ERROR:  ")
 
 
-def lost(shown: str, exc: BaseException, broken: bool) -> StateError:
+FENCE_LOST = "RF001"  # SQLSTATE raised by a transaction whose lease another process holds now
+SERIAL_MOVED = "RF002"  # ... by one whose state was written by someone without the lease
+
+
+def lost(shown: str, exc: BaseException, broken: bool) -> RunnerError:
     """The error for a connection that broke or a statement the server refused."""
+    code = getattr(exc, "sqlstate", None)
+    if code == FENCE_LOST:
+        who = getattr(getattr(exc, "diag", None), "message_primary", None)
+        by = f" by {who}" if who else ""
+        return LockConflictError(f"this process lost the state lock (taken over{by}); stopping without writing")
+    if code == SERIAL_MOVED:
+        return StateError(f"{shown} was written by another process while this one held its lease; run again")
     if broken:
         return StateError(
             f"{shown}: lost the connection to the state database ({describe(exc)}); what was in flight is "
@@ -84,7 +95,7 @@ def lost(shown: str, exc: BaseException, broken: bool) -> StateError:
 
 
 class Cursor:
-    """A psycopg cursor whose reads, which may be where a pipelined statement's error surfaces, map errors too."""
+    """A psycopg cursor whose reads map errors too."""
 
     __slots__ = ("_conn", "_cur")
 
@@ -111,33 +122,93 @@ class Cursor:
         return int(self._cur.rowcount)
 
 
+class Deferred:
+    """A statement written to a transaction's batch and not sent yet: reading its result sends it."""
+
+    __slots__ = ("_conn", "_sent", "text")
+
+    def __init__(self, conn: PgConnection, text: str) -> None:
+        self._conn, self.text = conn, text
+        self._sent: Cursor | None = None
+
+    def _result(self) -> Cursor:
+        if self._sent is None:
+            self._sent = self._conn.resolve(self)
+        return self._sent
+
+    def fetchone(self) -> Any:
+        return self._result().fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._result().fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self._result().rowcount
+
+
 class PgConnection:
-    """A psycopg connection speaking the `Connection` protocol of txn.py."""
+    """A psycopg connection speaking the `Connection` protocol of txn.py.
+
+    Inside `batched()`, statements are bound on the client (psycopg's own quoting) and kept until a
+    result is read or the transaction commits, then sent together as one request. Every round trip
+    costs the apply's main thread a wait for the interpreter, which its provider threads hold most
+    of the time: one request per transaction instead of one per statement is what keeps a
+    PostgreSQL state close to the SQLite file's speed.
+    """
 
     def __init__(self, raw: psycopg.Connection[Any], shown: str) -> None:
         self.raw, self.shown = raw, shown
-        self.error = load().Error
+        psycopg = load()
+        self.error = psycopg.Error
+        self._client = psycopg.ClientCursor(raw)
+        self._batch: list[Deferred] | None = None
 
-    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), /) -> Cursor:
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), /) -> Cursor | Deferred:
         args = [_param(p) for p in params] if not isinstance(params, Mapping) else params
         try:
+            if self._batch is not None:
+                text = self._client.mogrify(translate(sql), args) if args else sql
+                self._batch.append(Deferred(self, text))
+                return self._batch[-1]
             return Cursor(self, self.raw.execute(translate(sql), args or None))
         except self.error as exc:
             raise lost(self.shown, exc, self.broken) from None
 
-    @contextmanager
-    def pipelined(self) -> Iterator[None]:
-        """Statements sent without waiting for each answer (one round trip per read, and one at the end).
-
-        Each blocking round trip costs a thread switch, and an apply's main thread competes for the
-        interpreter with its provider threads: fewer round trips per transaction is what keeps a
-        PostgreSQL state close to the SQLite file's speed.
-        """
+    def _send(self, texts: list[str]) -> Cursor:
+        """Several statements in one request; the cursor is left on the last one's result."""
         try:
-            with self.raw.pipeline():
-                yield
+            cur = self.raw.execute(";\n".join(texts).encode())
+            while cur.nextset():
+                pass
         except self.error as exc:
             raise lost(self.shown, exc, self.broken) from None
+        return Cursor(self, cur)
+
+    def resolve(self, statement: Deferred) -> Cursor:
+        """Send the batch up to and including `statement`; what was written after it stays batched."""
+        assert self._batch is not None
+        at = self._batch.index(statement)
+        sent, self._batch = self._batch[: at + 1], self._batch[at + 1 :]
+        return self._send([d.text for d in sent])
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Keep statements until a read or `flush`; what is still kept at the end is dropped (rolled back)."""
+        self._batch = []
+        try:
+            yield
+        finally:
+            self._batch = None
+
+    def flush(self, last: str) -> None:
+        """Send what is batched, followed by `last` (COMMIT), in one request."""
+        assert self._batch is not None
+        texts, self._batch = [*(d.text for d in self._batch), last], []
+        self._send(texts)
 
     def close(self) -> None:
         self.raw.close()

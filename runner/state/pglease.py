@@ -122,6 +122,7 @@ class PgLease:
         conn.execute("COMMIT")
         self.took_over = holder
         self.fence = self.state.fence = fence
+        self.state._known_serial = None  # read afresh by the first write under this lease
         self.valid_until = started + self.ttl
         return None
 

@@ -193,6 +193,27 @@ def test_lease_conflict_names_the_holder_and_takeover(location: str) -> None:
     other.close()
 
 
+def test_a_holder_that_already_wrote_is_stopped_too_and_told_who_took_over(location: str) -> None:
+    holder = open_store(location, create=True)
+    lease = holder.lease("apply")
+    with holder.transaction() as txn:  # a write under the lease, as an apply makes many
+        txn.start(D, 1, "tok", None)
+    other = open_store(location)
+    other.force_unlock()
+    taker = other.lease("apply")
+    with pytest.raises(LockConflictError) as caught, holder.transaction() as txn:
+        txn.start(D, 2, "tok-2", None)
+    assert caught.value.message == (
+        f"this process lost the state lock (taken over by {taker.owner}); stopping without writing"
+    )
+    with taker, other.transaction() as txn:  # the new holder writes on, from the serial it reads
+        txn.start(D, 3, "tok-3", None)
+    assert other.serial == 2 and [g["generation"] for g in other.generations("job.a")] == [1, 3]
+    lease.release()
+    holder.close()
+    other.close()
+
+
 def test_dead_local_holder_is_taken_over_at_once(location: str) -> None:
     st = open_store(location, create=True)
     lease = st.lease("apply")
