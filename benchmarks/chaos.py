@@ -7,6 +7,10 @@ duplicates and missing jobs per provider (both must be 0).
 
     python benchmarks/chaos.py --jobs 200 --trials 50
     python benchmarks/chaos.py --providers pasqal --jobs 40 --trials 3 --error-rate 0.2 --drop-rate 0.05
+    python benchmarks/chaos.py --state postgresql://runner@127.0.0.1:5432/runner --jobs 50 --trials 5
+
+With --state postgresql://..., every trial's state is a project of its own in that database
+(chaos-PROVIDER-RUN-TRIAL) instead of a fresh file.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -62,9 +67,10 @@ class Outcome:
         return {k: sum(getattr(t, k) for t in self.trials) for k in ("kills", "in_flight", "duplicates", "missing")}
 
 
-def manifest(provider: str, url: str, trial: int, jobs: int, api_version: str) -> str:
+def manifest(provider: str, url: str, trial: int, jobs: int, api_version: str, project: str = "") -> str:
     values = ", ".join(str(round(0.01 * (i + 1), 4)) for i in range(jobs))
-    head = f"version: 1\nproject: chaos-{trial}\nmax_jobs: {max(jobs, 10)}\ndefaults: {{shots: 10}}\ntargets:\n"
+    name = project or f"chaos-{trial}"
+    head = f"version: 1\nproject: {name}\nmax_jobs: {max(jobs, 10)}\ndefaults: {{shots: 10}}\ntargets:\n"
     if provider == "azure":
         return head + (
             f"  t: {{provider: azure, target: ionq.simulator, endpoint: '{url}', credentials: {{api_key_env: "
@@ -94,7 +100,23 @@ def manifest(provider: str, url: str, trial: int, jobs: int, api_version: str) -
     return text
 
 
-def apply_cmd(folder: Path) -> list[str]:
+@dataclass(frozen=True)
+class State:
+    """Where a trial's state lives: a file in its folder, or a project of its own in a PostgreSQL database."""
+
+    server: str = ""  # a postgresql:// URL, or "" for a file per trial
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+
+    def project(self, provider: str, trial: int) -> str:
+        return f"chaos-{provider}-{self.run}-{trial}" if self.server else f"chaos-{trial}"
+
+    def location(self, folder: Path, provider: str, trial: int) -> str:
+        if self.server:
+            return f"{self.server}?project={self.project(provider, trial)}"
+        return str(folder / "state.db")
+
+
+def apply_cmd(folder: Path, state: str = "") -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -103,7 +125,7 @@ def apply_cmd(folder: Path) -> list[str]:
         str(folder / "m.yaml"),
         "--yes",
         "--state",
-        str(folder / "state.db"),
+        state or str(folder / "state.db"),
         "--parallelism",
         "8",
         "--lock-timeout",
@@ -112,31 +134,40 @@ def apply_cmd(folder: Path) -> list[str]:
 
 
 def run_trial(
-    provider: str, url: str, trial: int, jobs: int, rng: random.Random, window: tuple[float, float], api_version: str
+    provider: str,
+    url: str,
+    trial: int,
+    jobs: int,
+    rng: random.Random,
+    window: tuple[float, float],
+    api_version: str,
+    where: State | None = None,
 ) -> Trial:
+    where = where or State()
     folder = Path(tempfile.mkdtemp(prefix=f"chaos-{provider}-{trial}-"))
     (folder / "rotation.qasm").write_text(ROTATION)
     (folder / "rabi.json").write_text(SEQUENCE)
-    (folder / "m.yaml").write_text(manifest(provider, url, trial, jobs, api_version))
+    (folder / "m.yaml").write_text(manifest(provider, url, trial, jobs, api_version, where.project(provider, trial)))
+    state = where.location(folder, provider, trial)
     env = {**os.environ, **ENV}
     started = time.monotonic()
     kills, in_flight, recorded = rng.randint(1, 3), 0, 0
     for _ in range(kills):
-        proc = subprocess.Popen(apply_cmd(folder), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(apply_cmd(folder, state), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         total, submitting = window
         if rng.random() < 0.5:  # anywhere: start-up, lock, reconciliation, submissions, bookkeeping
             time.sleep(rng.uniform(0.0, total))
         else:  # inside the submission phase, where intents are open and calls are in flight
-            first_intent(folder / "state.db", proc, timeout=total * 2)
+            first_intent(state, proc, timeout=total * 2)
             time.sleep(rng.uniform(0.0, submitting))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.wait()
-        opened, recorded = inspect(folder / "state.db")
+        opened, recorded = inspect(state)
         in_flight += opened
     final, error = 1, ""
     for _ in range(3):  # a final apply to completion (retried if a fault outlasted its retries)
-        done = subprocess.run(apply_cmd(folder), capture_output=True, text=True, env=env, timeout=900)
+        done = subprocess.run(apply_cmd(folder, state), capture_output=True, text=True, env=env, timeout=900)
         final = done.returncode
         if final == 0:
             break
@@ -175,10 +206,13 @@ def counted(provider: str, url: str) -> dict[str, int]:
         httpx.post(f"{url}/_admin/faults", json=saved, timeout=30).raise_for_status()
 
 
-def inspect(path: Path) -> tuple[int, int]:
-    """(open intents, resources with a remote id) in a state file a kill just left behind."""
+def inspect(state: str | Path) -> tuple[int, int]:
+    """(open intents, resources with a remote id) in a state a kill just left behind."""
     import sqlite3
 
+    if str(state).startswith("postgresql://"):
+        return inspect_postgres(str(state))
+    path = Path(state)
     if not path.exists():
         return 0, 0
     try:
@@ -191,6 +225,25 @@ def inspect(path: Path) -> tuple[int, int]:
     except sqlite3.Error:  # killed before the schema existed
         return 0, 0
     return int(opened), int(recorded)
+
+
+def inspect_postgres(location: str) -> tuple[int, int]:
+    """The same two counts in one project's schema of a PostgreSQL state (0, 0 before it exists)."""
+    import psycopg
+
+    from runner.state.location import parse
+    from runner.state.pgschema import schema_for
+
+    where = parse(location)
+    info = " ".join(f"{k}={v}" for k, v in where.connect_args().items())
+    with psycopg.connect(info, autocommit=True) as conn:
+        schema = schema_for(where.project or "")
+        if conn.execute("SELECT to_regclass(%s)", (f"{schema}.resources",)).fetchone() == (None,):
+            return 0, 0
+        conn.execute(psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(schema)))
+        opened = conn.execute("SELECT count(*) FROM intents WHERE state = 'open'").fetchone()
+        recorded = conn.execute("SELECT count(*) FROM resources WHERE remote_id IS NOT NULL").fetchone()
+    return int(opened[0] if opened else 0), int(recorded[0] if recorded else 0)
 
 
 def belongs(address: str, trial: int) -> bool:
@@ -225,7 +278,7 @@ def emulate(provider: str, args: argparse.Namespace) -> tuple[subprocess.Popen[s
     return proc, proc.stdout.readline().strip()
 
 
-def first_intent(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def first_intent(path: str | Path, proc: subprocess.Popen[bytes], timeout: float) -> None:
     """Return once the apply has written its first intent (or ended, or the timeout passed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -234,20 +287,23 @@ def first_intent(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> N
         time.sleep(0.005)
 
 
-def calibrate(provider: str, url: str, jobs: int, api_version: str) -> tuple[float, float]:
+def calibrate(provider: str, url: str, jobs: int, api_version: str, where: State) -> tuple[float, float]:
     """(whole apply, submission phase) of one uninterrupted apply: the windows kills land in."""
     folder = Path(tempfile.mkdtemp(prefix=f"chaos-{provider}-calibrate-"))
     (folder / "rotation.qasm").write_text(ROTATION)
     (folder / "rabi.json").write_text(SEQUENCE)
-    (folder / "m.yaml").write_text(manifest(provider, url, 999_999, jobs, api_version))
+    (folder / "m.yaml").write_text(
+        manifest(provider, url, 999_999, jobs, api_version, where.project(provider, 999_999))
+    )
+    state = where.location(folder, provider, 999_999)
     started = time.monotonic()
     proc = subprocess.Popen(
-        apply_cmd(folder), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **ENV}
+        apply_cmd(folder, state), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **ENV}
     )
-    first_intent(folder / "state.db", proc, timeout=600)
+    first_intent(state, proc, timeout=600)
     submitting = time.monotonic()
     while proc.poll() is None:  # the submission phase ends when every intent is resolved and recorded
-        opened, recorded = inspect(folder / "state.db")
+        opened, recorded = inspect(state)
         if opened == 0 and recorded >= jobs:
             break
         time.sleep(0.005)
@@ -261,11 +317,12 @@ def calibrate(provider: str, url: str, jobs: int, api_version: str) -> tuple[flo
 def chaos(provider: str, args: argparse.Namespace) -> Outcome:
     proc, url = emulate(provider, args)
     try:
-        window = calibrate(provider, url, args.jobs, args.api_version)
+        where = State(args.state)
+        window = calibrate(provider, url, args.jobs, args.api_version, where)
         rng = random.Random(args.seed)
         outcome = Outcome(provider, args.jobs)
         for trial in range(args.trials):
-            outcome.trials.append(run_trial(provider, url, trial, args.jobs, rng, window, args.api_version))
+            outcome.trials.append(run_trial(provider, url, trial, args.jobs, rng, window, args.api_version, where))
             if args.verbose:
                 print(f"  {provider} trial {trial}: {asdict(outcome.trials[-1])}", flush=True)
         return outcome
@@ -302,6 +359,11 @@ def main() -> int:
     parser.add_argument("--drop-rate", type=float, default=0.0)
     parser.add_argument("--api-version", default="v0.2.0", help="Superstaq API version")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--state",
+        default="",
+        help="a postgresql://USER@HOST:PORT/DB URL: each trial's state is a project in it (default: a file per trial)",
+    )
     parser.add_argument("--json", dest="json_out", default=None, help="Also write the results as JSON here")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()

@@ -254,6 +254,7 @@ BENCHMARKS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "B7": b7_b1_b2,
     "B3": b3,
     "B4": b4,
+    "B8": lambda work, quick: [Row(**r) for r in __import__("bench_postgres").rows(work, quick)],  # PostgreSQL state
 }
 
 

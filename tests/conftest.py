@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from backends import backend, location, locations  # the state backends every state test runs on
+
+__all__ = ["backend", "location", "locations"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

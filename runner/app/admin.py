@@ -1,15 +1,19 @@
-"""Use cases that repair a state by hand: forget resources, remove a lease."""
+"""Use cases that repair, list and move states by hand: forget resources, remove a lease, list projects, migrate."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from runner.app.common import environment, opened
+from runner.app.common import environment, opened, state_path
 from runner.app.operate import Where
 from runner.domain import address as addresses
 from runner.errors import LockConflictError, RunnerError
 from runner.state import Holder
+from runner.state import projects as listed
+from runner.state.transfer import Moved
+from runner.state.transfer import migrate as copy_state
 
 
 def forget(
@@ -53,3 +57,20 @@ def unlock(
                 "stop it first, or pass --force if you are sure it is gone"
             )
         return st.force_unlock()
+
+
+def projects(*, state: str | None = None, env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The projects whose states live at a location: every one in a PostgreSQL database, the one in a file."""
+    location = state_path(None, state, environment(env))
+    return listed(location)
+
+
+def migrate(
+    to: str, *, manifest: str | None = None, state: str | None = None, env: Mapping[str, str] | None = None
+) -> Moved:
+    """Copy a project's whole state (history and results included) into a new store; the source is only read."""
+    where = Where(manifest, state)
+    source = where.path(environment(env))
+    with opened(source, project=where.project()) as st:  # the project guard, before anything is copied
+        source = st.path
+    return copy_state(source, to)

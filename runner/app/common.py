@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from runner.applying.execute import base_dir
 from runner.domain.resources import Expansion
 from runner.errors import PlanError
+from runner.manifest.peek import project_of
 from runner.providers.pool import ProviderPool, Reach
-from runner.state import Store, open_store
+from runner.state import Store, is_postgres, open_store, with_project
 
 DEFAULT_STATE = os.path.join(".runner", "state.db")
 
@@ -21,12 +22,15 @@ def environment(env: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def state_path(manifest: str | None, explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """--state, else RUNNER_STATE, else .runner/state.db beside the manifest (or here)."""
+    """--state, else RUNNER_STATE, else .runner/state.db beside the manifest (or here).
+
+    A PostgreSQL URL that names no project gets the manifest's: one RUNNER_STATE for a whole lab,
+    each manifest's state in its own project.
+    """
     env = os.environ if env is None else env
-    if explicit:
-        return explicit
-    if env.get("RUNNER_STATE"):
-        return env["RUNNER_STATE"]
+    chosen = explicit or env.get("RUNNER_STATE")
+    if chosen:
+        return with_project(chosen, project_of(manifest)) if manifest and is_postgres(chosen) else chosen
     folder = os.path.dirname(manifest) if manifest else ""
     return os.path.join(folder, DEFAULT_STATE)
 
@@ -43,7 +47,7 @@ def same_project(state_project: str | None, manifest_project: str | None, where:
 @contextmanager
 def opened(path: str, *, project: str | None = None, create: bool = False) -> Iterator[Store]:
     """The store at `path`, checked to belong to `project` (when one is given), closed afterwards."""
-    store = open_store(path, create=create)
+    store = open_store(with_project(path, project), create=create)
     try:
         same_project(store.project, project, store.path)
         yield store

@@ -20,9 +20,11 @@ def state_option(f: F) -> F:
     return click.option(
         "--state",
         "state",
-        metavar="PATH",
+        metavar="LOCATION",
         envvar="RUNNER_STATE",
-        help="State file (default: .runner/state.db beside the manifest; env RUNNER_STATE).",
+        help="State file, or postgresql://USER@HOST:PORT/DB[?project=NAME] (password from libpq's environment "
+        "or ?password_env=VAR, never in the URL; the project defaults to the manifest's). Default: "
+        ".runner/state.db beside the manifest; env RUNNER_STATE.",
     )(f)
 
 

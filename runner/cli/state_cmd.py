@@ -1,4 +1,4 @@
-"""runner state list | rm | unlock."""
+"""runner state list | rm | unlock | projects | migrate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from runner.cli.common import json_option, lock_timeout_option, manifest_option,
 
 @click.group()
 def state() -> None:
-    """Inspect and repair the state file."""
+    """Inspect, repair, list and move states (a file, or projects in a PostgreSQL database)."""
 
 
 @state.command("list")
@@ -79,6 +79,72 @@ def unlock(manifest: str | None, state: str | None, force: bool) -> int:
         click.echo("the state was not locked")
     else:
         click.echo(f"removed the lock held by {holder.owner} (pid {holder.pid} on {holder.host}, {holder.operation})")
+    return 0
+
+
+@state.command("projects")
+@state_option
+@json_option
+def projects(state: str | None, as_json: bool) -> int:
+    """Projects whose states live at a location: every one in a PostgreSQL database, the one in a file.
+
+    \b
+    Examples:
+      runner state projects --state postgresql://runner@db.lab:5432/runner
+      runner state projects --state .runner/state.db --json
+    """
+    from runner import app
+    from runner.render import output
+
+    found = app.projects(state=state)
+    if as_json:
+        output.dump_json(found)
+        return 0
+    if not found:
+        click.echo("no projects recorded there yet")
+    for p in found:
+        last = p["last_run"]
+        ran = f"last {last['operation']} {last['started_at']} {last['outcome']}" if last else "never applied"
+        locked = f", locked by {p['locked_by']}" if p["locked_by"] else ""
+        click.echo(
+            f"{p['project'] or '(no project yet)'}  serial {p['serial']}, {p['resources']} resource(s), {ran}{locked}"
+        )
+    return 0
+
+
+@state.command("migrate")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="LOCATION",
+    help="Where the copy goes: a new state file, or a PostgreSQL URL (the project is the source's).",
+)
+@manifest_option
+@state_option
+@json_option
+def migrate(to: str, manifest: str | None, state: str | None, as_json: bool) -> int:
+    """Copy a project's whole state (history, results, intents) into a new store, and check the copy.
+
+    The lineage moves with it, so client tokens and open intents stay valid. The source is only
+    read; both sides' contents are digested and must agree. Refused while a run holds the source's
+    lease, or when the destination already holds a state.
+
+    \b
+    Examples:
+      runner state migrate -m runner.yaml --to postgresql://runner@db.lab:5432/runner
+      runner state migrate --state postgresql://runner@db.lab:5432/runner?project=rabi --to rabi.db
+    """
+    from runner import app
+    from runner.render import output
+
+    moved = app.migrate(to, manifest=manifest, state=state)
+    if as_json:
+        output.dump_json(moved.as_json())
+        return 0
+    rows = ", ".join(f"{n} {table}" for table, n in moved.counts.items())
+    click.echo(f"copied {moved.source} to {moved.destination}: {rows}")
+    click.echo(f"digest {moved.digest} (source and copy)")
     return 0
 
 

@@ -98,7 +98,7 @@ def recorded(row: Mapping[str, Any]) -> Recorded:
         lifecycle=shared(row["lifecycle"]),
         updated_at=row["updated_at"],
         detail=shared(row["detail"]) if len(row["detail"]) < 256 else LazyJSON(row["detail"]),
-        service=row["service"] or "",
+        service=_column(row, "service") or "",
     )
 
 
@@ -112,3 +112,11 @@ def decode(row: dict[str, Any], *keys: str) -> dict[str, Any]:
 def target_from(raw: Mapping[str, Any]) -> Target:
     """A target as recorded (its dataclass fields as JSON) back into a Target."""
     return Target(**{**raw, "tags": tuple(raw.get("tags", ())), "path": tuple(raw.get("path", ()))})
+
+
+def _column(row: Mapping[str, Any], name: str) -> Any:
+    """A column that older state formats lack (read, not migrated, by a read-only command)."""
+    try:
+        return row[name]
+    except (KeyError, IndexError):
+        return None

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 from runner.errors import LockConflictError
 from runner.state.codec import iso
 from runner.state.protocol import Holder
+from runner.state.txn import Connection
 
 if TYPE_CHECKING:
     from runner.state.sqlite import SqliteStore
+    from runner.state.sqliteconn import SqliteConnection
 
 DEFAULT_TTL = 15.0  # seconds without a heartbeat before a lease counts as abandoned
 TTL_ENV = "RUNNER_LOCK_TTL"  # override, e.g. for tests of lease expiry
@@ -37,7 +39,7 @@ def _namespace() -> str:
         return "unknown"
 
 
-def read_holder(conn: sqlite3.Connection) -> Holder | None:
+def read_holder(conn: SqliteConnection) -> Holder | None:
     row = conn.execute("SELECT * FROM lock WHERE id = 1").fetchone()
     if row is None:
         return None
@@ -54,7 +56,7 @@ def read_holder(conn: sqlite3.Connection) -> Holder | None:
     )
 
 
-def check_fence(conn: sqlite3.Connection, fence: int) -> None:
+def check_fence(conn: SqliteConnection, fence: int) -> None:
     """Inside a write transaction: refuse to write if our lease was taken over."""
     row = conn.execute("SELECT fence, owner FROM lock WHERE id = 1").fetchone()
     if row is None or row["fence"] != fence:
@@ -145,7 +147,7 @@ class Lease:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(fence),),
             )
-            if holder is not None and not _gone(holder):
+            if holder is not None and not _gone(holder) and _has_stale_sends(conn):
                 note_stale_sends(conn, holder, now)  # it may wake up and send what it had started
             conn.execute(
                 "INSERT OR REPLACE INTO lock (id, owner, host, pid, ns, operation, acquired_at, heartbeat_at, "
@@ -210,12 +212,12 @@ class Lease:
         self.release()
 
 
-def force_unlock(conn: sqlite3.Connection, now: float | None = None) -> Holder | None:
+def force_unlock(conn: SqliteConnection, now: float | None = None) -> Holder | None:
     """Remove whatever lease is recorded; returns who held it. Its open intents are noted as stale sends."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         holder = read_holder(conn)
-        if holder is not None and not _gone(holder):
+        if holder is not None and not _gone(holder) and _has_stale_sends(conn):
             note_stale_sends(conn, holder, time.time() if now is None else now)
         conn.execute("DELETE FROM lock WHERE id = 1")
     except BaseException:
@@ -225,14 +227,21 @@ def force_unlock(conn: sqlite3.Connection, now: float | None = None) -> Holder |
     return holder
 
 
-def note_stale_sends(conn: sqlite3.Connection, holder: Holder, now: float) -> None:
-    """Inside a transaction: every open intent may still be sent by `holder`, which lost the lease alive."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "stale_sends" not in tables:  # a state file before migration 4, opened to read: nothing to note in
-        return
+def note_stale_sends(conn: Connection, holder: Holder, now: float) -> None:
+    """Inside a transaction: every open intent may still be sent by `holder`, which lost the lease alive.
+
+    Plain SQL both backends run; the caller makes sure the state has the table (format 4 and later).
+    """
     conn.execute(
         "INSERT INTO stale_sends (token, address, generation, intent_id, stale_owner, stale_host, stale_pid, "
         "stale_ns, noted_at, noted_epoch) SELECT token, address, generation, id, ?, ?, ?, ?, ?, ? "
         "FROM intents WHERE state = 'open'",
         (holder.owner, holder.host, holder.pid, holder.ns, iso(now), now),
+    )
+
+
+def _has_stale_sends(conn: SqliteConnection) -> bool:
+    """Whether the file has reached format 4 (a read-only command may have opened an older one)."""
+    return (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stale_sends'").fetchone() is not None
     )

@@ -8,7 +8,7 @@ the targets' settings and descriptions, and a lease. Readers get values; writers
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -145,7 +145,15 @@ class Store(Protocol):
         """Creates a holder that lost its lease alive may still send: tokens the next runs look for."""
         ...
 
+    def export(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of the logical contents (not the lease), table by table in key order: what migrate copies."""
+        ...
+
     # writing
+    def restore(self, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Fill a new, empty state with what another one exported (same lineage, serial, history, results)."""
+        ...
+
     def transaction(self, *, bump: bool = True, durable: bool = False) -> AbstractContextManager[Txn]:
         """One write transaction; `durable` ones survive a power cut, not only a killed process."""
         ...

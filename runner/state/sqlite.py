@@ -6,22 +6,20 @@ Txn, which bumps the serial once per transaction and stamps every row it touches
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from runner.domain.model import Target
-from runner.domain.resources import Recorded
 from runner.errors import StateError
-from runner.state.codec import decode, iso, recorded, shared, target_from
+from runner.state.codec import iso
 from runner.state.lock import Lease, check_fence, force_unlock, read_holder
 from runner.state.migrations import LATEST, MIGRATIONS
 from runner.state.protocol import Holder, Snapshot
+from runner.state.sql import SqlStore
+from runner.state.sqliteconn import SqliteConnection, connect
 from runner.state.txn import Txn
 
 APPLICATION = "runner-state"
@@ -30,16 +28,20 @@ Clock = Callable[[], float]
 
 
 def _check_header(path: str) -> None:
-    with open(path, "rb") as fh:
-        head = fh.read(16)
+    if os.path.isdir(path):
+        raise StateError(
+            f"{path} is a directory, not a state file: give --state the path of a file (or a postgresql:// URL)"
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StateError(
+            f"{path} cannot be read ({exc.strerror}): "
+            "it must be a file you can read, in a folder you can write to apply"
+        ) from None
     if head and head != _SQLITE_HEADER:
         raise StateError(f"{path} is not a runner state file (not an SQLite database); runner will not modify it")
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 def _create_file(path: str) -> None:
@@ -49,10 +51,12 @@ def _create_file(path: str) -> None:
     os.close(fd)
 
 
-class SqliteStore:
+class SqliteStore(SqlStore):
     """An open state file (the `Store` protocol over SQLite)."""
 
-    def __init__(self, path: str, conn: sqlite3.Connection, clock: Clock) -> None:
+    conn: SqliteConnection
+
+    def __init__(self, path: str, conn: SqliteConnection, clock: Clock) -> None:
         self.path = path
         self.conn = conn
         self.clock = clock
@@ -68,14 +72,20 @@ class SqliteStore:
         if not exists and not create:
             raise StateError(f"no state file at {path}: nothing has been applied with it yet")
         if not exists:
-            _create_file(path)
+            try:
+                _create_file(path)
+            except OSError as exc:
+                raise StateError(
+                    f"{path} cannot be created ({exc.strerror}): choose a folder you can write (--state PATH)"
+                ) from None
         else:
             _check_header(path)
+        conn = connect(path, writing=create)
         try:
-            conn = _connect(path)
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path} is not a readable runner state file ({exc})") from None
+        except StateError:
+            conn.close()
+            raise
         if not tables:
             if not create:
                 raise StateError(f"{path} is empty: nothing has been applied with it yet")
@@ -88,26 +98,30 @@ class SqliteStore:
         return state
 
     def _check_identity(self, writing: bool) -> None:
+        try:
+            self._identify(writing)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _identify(self, writing: bool) -> None:
         if self._meta("application") != APPLICATION:
-            self.conn.close()
             raise StateError(f"{self.path} is not a runner state file (another application's SQLite database)")
-        version = int(self._meta("format_version") or 0)
+        version = self.format_version
         if version > LATEST:
-            self.conn.close()
             raise StateError(f"{self.path} was written by a newer runner (state format {version}); upgrade runner")
+        self._check_tables(version)
         if writing:
             self._integrity()
             if version < LATEST:
                 _migrate(self.conn, version)
 
     def _integrity(self) -> None:
-        try:
-            verdict = self.conn.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            verdict = str(exc)
+        verdict = str(self.conn.execute("PRAGMA quick_check").fetchone()[0])
         if verdict != "ok":
-            self.conn.close()
-            raise StateError(f"{self.path} is corrupt ({verdict}); restore it from a backup, runner will not modify it")
+            found = "; ".join(line.strip(" *") for line in verdict.splitlines() if line.strip(" *"))
+            found = found if len(found) <= 200 else found[:200] + "..."
+            raise StateError(f"{self.path} is corrupt ({found}); restore it from a backup, runner will not modify it")
 
     def close(self) -> None:
         self.conn.close()
@@ -118,123 +132,23 @@ class SqliteStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def format_version(self) -> int:
-        return int(self._meta("format_version") or 0)
-
     # reading ---------------------------------------------------------------------------------
-    def _meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    @property
-    def project(self) -> str | None:
-        """The project this state belongs to (set by its first apply)."""
-        return self._meta("project")
-
-    @property
-    def serial(self) -> int:
-        return int(self._meta("serial") or 0)
-
-    def recorded(self) -> dict[str, Recorded]:
-        rows = self.conn.execute("SELECT * FROM resources")
-        return {r["address"]: recorded(r) for r in rows}
-
     def snapshot(self) -> Snapshot:
         self.conn.execute("BEGIN")  # one consistent read
         try:
-            return Snapshot(self.path, True, self.lineage, self.serial, self.recorded(), self._meta("project"))
+            return self._snapshot()
         finally:
             self.conn.execute("COMMIT")
 
-    def resource(self, address: str) -> Recorded | None:
-        row = self.conn.execute("SELECT * FROM resources WHERE address = ?", (address,)).fetchone()
-        return recorded(row) if row else None
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
-    def changed_since(self, serial: int) -> list[str]:
-        """Addresses written after a serial: what made a saved plan stale."""
-        rows = self.conn.execute(
-            "SELECT address FROM resources WHERE serial > ? UNION "
-            "SELECT address FROM generations WHERE serial > ? ORDER BY 1",
-            (serial, serial),
-        )
-        return [r[0] for r in rows]
-
-    def applies_since(self, serial: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            "SELECT * FROM applies WHERE serial_after > ? OR (serial_after IS NULL AND serial_before >= ?) ORDER BY id",
-            (serial, serial),
-        )
-        return [dict(r) for r in rows]
-
-    def generations(self, address: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT * FROM generations WHERE address = ? ORDER BY generation", (address,))
-        return [decode(dict(r), "spec", "origin", "provenance") for r in rows]
-
-    def addresses_with_history(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT address FROM generations ORDER BY 1")]
-
-    def results(self, address: str | None = None) -> list[dict[str, Any]]:
-        """Results of current generations (or of every generation of one address)."""
-        if address is None:
-            sql = (
-                "SELECT r.* FROM results r JOIN resources s ON s.address = r.address "
-                "AND s.generation = r.generation ORDER BY r.address"
-            )
-            rows = self.conn.execute(sql)
-        else:
-            rows = self.conn.execute("SELECT * FROM results WHERE address = ? ORDER BY generation", (address,))
-        return [decode(dict(r), "counts", "data") for r in rows]
-
-    def applies(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The most recent runs, oldest first."""
-        rows = self.conn.execute("SELECT * FROM applies ORDER BY id DESC LIMIT ?", (limit,))
-        return [decode(dict(r), "versions", "summary") for r in rows][::-1]
-
-    def targets(self) -> dict[str, tuple[Target, str]]:
-        """Recorded target settings and the manifest folder they were declared in."""
-        rows = self.conn.execute("SELECT name, config, base_dir FROM targets")
-        return {r["name"]: (target_from(json.loads(r["config"])), r["base_dir"]) for r in rows}
-
-    def snapshot_of(self, key: str) -> dict[str, Any] | None:
-        """A stored target description by digest (None in a file from before descriptions were kept)."""
-        if self.format_version < 2:
-            return None
-        row = self.conn.execute("SELECT * FROM target_snapshots WHERE digest = ?", (key,)).fetchone()
-        return decode(dict(row), "body") if row else None
-
-    def apply_row(self, run_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM applies WHERE id = ?", (run_id,)).fetchone()
-        return decode(dict(row), "versions", "summary") if row else None
-
-    def tracked(self, *, skip_statuses: Collection[str] = ()) -> list[dict[str, Any]]:
-        """Current generations with a remote id: what refresh and wait look at.
-
-        `skip_statuses` leaves rows in those statuses out in SQL (plan's drift check asks only about
-        live resources, and a 10,000-job state of finished jobs should cost it no row decoding).
-        """
-        skip = sorted(skip_statuses)
-        where = f" AND r.status NOT IN ({', '.join('?' * len(skip))})" if skip else ""
-        rows = self.conn.execute(
-            "SELECT r.address, r.kind, r.target, r.status, r.remote_id, r.generation, r.protect, r.lifecycle, "
-            "r.service, g.parent_remote_id, EXISTS(SELECT 1 FROM results x WHERE x.address = r.address "
-            "AND x.generation = r.generation) AS has_result FROM resources r JOIN generations g "
-            "ON g.address = r.address AND g.generation = r.generation WHERE r.remote_id IS NOT NULL"
-            f"{where} ORDER BY r.address",
-            skip,
-        )
-        return [{**dict(r), "lifecycle": shared(r["lifecycle"])} for r in rows]
-
-    def stale_sends(self) -> list[dict[str, Any]]:
-        """Open stale sends (noted when a lease was taken from a holder that may still be alive)."""
-        if self.format_version < 4:
-            return []
-        rows = self.conn.execute("SELECT * FROM stale_sends WHERE closed_at IS NULL ORDER BY id")
-        return [dict(r) for r in rows]
-
-    def open_intents(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT * FROM intents WHERE state = 'open' ORDER BY id")
-        return [decode(dict(r), "detail") for r in rows]
+    def restore(self, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Fill this new, empty state with rows another state exported (`runner state migrate`)."""
+        self._check_empty()
+        with self.transaction(bump=False, durable=True):
+            self._restore_rows(tables)
+        self.lineage = self._meta("lineage") or ""
 
     # writing ---------------------------------------------------------------------------------
     @contextmanager
@@ -276,10 +190,10 @@ class SqliteStore:
         return read_holder(self.conn)
 
     def force_unlock(self) -> Holder | None:
-        return force_unlock(self.conn, self.clock())
+        return force_unlock(self.conn)
 
 
-def _initialise(conn: sqlite3.Connection, clock: Clock) -> None:
+def _initialise(conn: SqliteConnection, clock: Clock) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN IMMEDIATE")
     for statement in _statements(MIGRATIONS[1]):
@@ -296,7 +210,7 @@ def _initialise(conn: sqlite3.Connection, clock: Clock) -> None:
     _migrate(conn, 1)
 
 
-def _migrate(conn: sqlite3.Connection, current: int) -> None:
+def _migrate(conn: SqliteConnection, current: int) -> None:
     for version in range(current + 1, LATEST + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -6,7 +6,7 @@ ON CONFLICT clause, new ids come back with RETURNING.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from runner.domain.fingerprint import digest
@@ -22,11 +22,18 @@ class Connection(Protocol):
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ..., /) -> Any: ...
 
 
-class Txn:
-    """One transaction; every row it writes is stamped with its serial."""
+IdSource = Callable[[], int]
 
-    def __init__(self, conn: Connection, serial: int, now: str) -> None:
-        self.conn, self.serial, self.now = conn, serial, now
+
+class Txn:
+    """One transaction; every row it writes is stamped with its serial.
+
+    `intent_ids`, when a backend gives one, numbers new intents on the client: a backend whose every
+    statement is a network round trip then sends an intent without waiting for RETURNING's answer.
+    """
+
+    def __init__(self, conn: Connection, serial: int, now: str, intent_ids: IdSource | None = None) -> None:
+        self.conn, self.serial, self.now, self.intent_ids = conn, serial, now, intent_ids
 
     def _x(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         return self.conn.execute(sql, params)
@@ -40,7 +47,7 @@ class Txn:
         """A history row for an apply (or destroy, refresh, ...); returns its id."""
         cur = self._x(
             "INSERT INTO applies (operation, started_at, outcome, manifest, manifest_digest, plan_digest, "
-            "git_commit, git_dirty, versions, serial_before, user, host) "
+            'git_commit, git_dirty, versions, serial_before, "user", host) '
             "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 operation,
@@ -125,11 +132,15 @@ class Txn:
                 d.service or None,
             ),
         )
-        cur = self._x(
-            "INSERT INTO intents (address, generation, operation, token, fingerprint, state, apply_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
-            (d.address, generation, operation, token, d.fingerprint, run_id, self.now),
-        )
+        values = (d.address, generation, operation, token, d.fingerprint, run_id, self.now)
+        columns = "address, generation, operation, token, fingerprint, state, apply_id, created_at"
+        if self.intent_ids is not None:
+            intent_id = self.intent_ids()
+            self._x(
+                f"INSERT INTO intents (id, {columns}) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)", (intent_id, *values)
+            )
+            return intent_id
+        cur = self._x(f"INSERT INTO intents ({columns}) VALUES (?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id", values)
         return int(cur.fetchone()[0])
 
     def succeed(
