@@ -6,7 +6,10 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+from runner.applying import reconcile
 from runner.applying.execute import base_dir
+from runner.domain.events import Emit, Notice
+from runner.domain.model import Program
 from runner.domain.resources import Expansion
 from runner.errors import PlanError
 from runner.manifest.peek import project_of
@@ -79,3 +82,29 @@ def can_parse_programs() -> bool:
     from importlib.util import find_spec
 
     return find_spec("qiskit") is not None
+
+
+def settle_intents(
+    st: Store, pool: ProviderPool, programs: Mapping[str, Program], emit: Emit, lock_timeout: float
+) -> list[reconcile.Finding]:
+    """Reconcile what an interrupted run left open (every writing command does, not only apply).
+
+    Under a short lease: found -> adopted, absent -> left for apply or rerun to send again, unknown ->
+    reported (the caller says it could not settle them and exits non-zero). Runs the history still
+    shows as running, which no live process holds, are marked interrupted.
+    """
+    if not st.open_intents():
+        return []
+    with st.lease("reconcile", lock_timeout):
+        found = reconcile.findings(st, pool, programs)
+        reconcile.record(st, found)
+        with st.transaction(bump=False) as txn:
+            txn.close_abandoned_runs()
+    for line in reconcile.describe(found):
+        emit(Notice(line))
+    return found
+
+
+def unsettled(found: list[reconcile.Finding]) -> list[str]:
+    """The findings that leave an address in doubt: reported, and the command exits non-zero."""
+    return [f"{f.address}: {f.message}" for f in found if f.outcome in (reconcile.UNKNOWN, reconcile.AMBIGUOUS)]

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from runner.app.common import environment, opened, pool_for, state_path
+from runner.app.common import environment, opened, pool_for, settle_intents, state_path, unsettled
 from runner.app.pipeline import _quiet, load
 from runner.applying.adopt import Imported, Importer
+from runner.domain import address as addresses
 from runner.domain.events import Emit
 from runner.domain.remote import Observation
-from runner.errors import UsageError
+from runner.domain.vocabulary import SUBMIT_FAILED, SUBMITTING
+from runner.errors import RunnerError, UsageError
 from runner.expand.expansion import expand
 from runner.manifest.peek import project_of
 from runner.operate import poll
 from runner.operate.poll import Cycle
+from runner.state import Store
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,12 @@ def refresh(
     lock_timeout: float = 0.0,
 ) -> Cycle:
     """Ask the providers about everything that can still change; record what did."""
-    env, where = environment(env), Where(manifest, state)
+    env, where, emit = environment(env), Where(manifest, state), emit or _quiet
     with opened(where.path(env), project=where.project()) as st, pool_for(st, env) as pool:
-        return poll.Poller(st, pool, emit=emit or _quiet, lock_timeout=lock_timeout).cycle()
+        doubtful = unsettled(settle_intents(st, pool, {}, emit, lock_timeout))
+        cycle = poll.Poller(st, pool, emit=emit, lock_timeout=lock_timeout).cycle()
+        cycle.errors.extend(doubtful)
+        return cycle
 
 
 def wait(
@@ -58,10 +64,30 @@ def wait(
     lock_timeout: float = 0.0,
 ) -> Cycle:
     """Wait until the selected resources (default: everything that produces results) have finished."""
-    env, where = environment(env), Where(manifest, state)
+    env, where, emit = environment(env), Where(manifest, state), emit or _quiet
     with opened(where.path(env), project=where.project()) as st, pool_for(st, env) as pool:
-        poller = poll.Poller(st, pool, emit=emit or _quiet, lock_timeout=lock_timeout)
-        return poll.wait(poller, patterns, timeout, progress=progress)
+        doubtful = unsettled(settle_intents(st, pool, {}, emit, lock_timeout))
+        poller = poll.Poller(st, pool, emit=emit, lock_timeout=lock_timeout)
+        cycle = poll.wait(poller, patterns, timeout, progress=progress)
+        never = _never_sent(st, patterns)
+    if doubtful or never:
+        lines = doubtful + [
+            f"{a}: never sent ({why}); `runner apply` (or `runner rerun --failed`) sends it" for a, why in never
+        ]
+        raise RunnerError(f"{len(lines)} selected resource(s) did not run: " + "; ".join(lines[:5]) + _more(lines))
+    return cycle
+
+
+def _never_sent(st: Store, patterns: Sequence[str]) -> list[tuple[str, str]]:
+    """Selected resources with no remote object: a create that failed, or an interrupted run's, found absent."""
+    recorded = st.recorded()
+    chosen = addresses.select(recorded, patterns) if patterns else sorted(recorded)
+    unsent = (SUBMITTING, SUBMIT_FAILED)
+    return [(a, str(recorded[a].detail.get("error") or "interrupted")) for a in chosen if recorded[a].status in unsent]
+
+
+def _more(lines: list[str]) -> str:
+    return f" and {len(lines) - 5} more" if len(lines) > 5 else ""
 
 
 def cancel(
@@ -76,9 +102,10 @@ def cancel(
     lock_timeout: float = 0.0,
 ) -> list[tuple[str, Observation]]:
     """Cancel running jobs, sessions or batches; returns what each cancel reported."""
-    env, where = environment(env), Where(manifest, state)
+    env, where, emit = environment(env), Where(manifest, state), emit or _quiet
     with opened(where.path(env), project=where.project()) as st, pool_for(st, env) as pool:
-        poller = poll.Poller(st, pool, emit=emit or _quiet, lock_timeout=lock_timeout)
+        settle_intents(st, pool, {}, emit, lock_timeout)  # an adopted create is then cancellable too
+        poller = poll.Poller(st, pool, emit=emit, lock_timeout=lock_timeout)
         return poll.cancel(poller, patterns, index=index, allow_protected=allow_protected)
 
 

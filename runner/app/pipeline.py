@@ -10,7 +10,7 @@ from dataclasses import replace as copy
 from typing import Any
 
 from runner import providers
-from runner.app.common import environment, opened, pool_for, reach, same_project, state_path
+from runner.app.common import environment, opened, pool_for, reach, same_project, settle_intents, state_path
 from runner.applying import duplicates, reconcile, reruns
 from runner.applying.execute import Report, execute
 from runner.applying.provenance import run_info
@@ -367,6 +367,7 @@ def destroy(
     path = state_path(manifest, state, env)
     loaded = expand(load(manifest, env))
     with opened(path, project=loaded.project) as st, pool_for(st, env, loaded) as pool:
+        settle_intents(st, pool, loaded.programs, emit or _quiet, lock_timeout)  # destroy what was really created
         expansion = copy(loaded, resources=())
         snap = st.snapshot()
         recorded = {a: copy(r, protect=False) if allow_protected else r for a, r in snap.resources.items()}
@@ -409,6 +410,7 @@ def rerun(
     path = state_path(manifest, state, env)
     expansion = expand(load(manifest, env))
     with opened(path, project=expansion.project) as st, pool_for(st, env, expansion) as pool:
+        settle_intents(st, pool, expansion.programs, emit, lock_timeout)  # a killed rerun's creates: sent or not?
         items = reruns.failed(st, expansion, patterns)
         if not items or (confirm is not None and not confirm(items)):
             return []

@@ -15,8 +15,8 @@ from runner.applying.execute import Report, execute
 from runner.domain import address, token
 from runner.domain.events import Emit, Notice, ResourceDone, ResourceFailed
 from runner.domain.remote import RemoteRef
-from runner.domain.resources import Expansion, Recorded
-from runner.domain.vocabulary import FAILED
+from runner.domain.resources import Desired, Expansion, Recorded
+from runner.domain.vocabulary import FAILED, SUBMIT_FAILED, SUBMITTING
 from runner.errors import LeaseLostError, ProviderError, RunnerError
 from runner.planning.changes import Change, Plan
 from runner.providers.base import Rebatches
@@ -24,16 +24,31 @@ from runner.providers.pool import ProviderPool
 from runner.state import Held, Store
 
 RERUNNABLE = ("job", "batch_job", "workload")
+UNSENT = (SUBMITTING, SUBMIT_FAILED)
 
 
 def failed(state: Store, expansion: Expansion, patterns: Sequence[str]) -> list[Recorded]:
-    """Failed resources (matching the patterns) that the manifest still declares."""
+    """What to rerun (matching the patterns, still declared): failed resources, and reruns an earlier run left
+    unfinished (killed after their intents, and found absent by reconciliation), which are sent again as they were.
+    """
     recorded = state.recorded()
     chosen = address.select(recorded, patterns) if patterns else sorted(recorded)
     desired = expansion.by_address()
-    return [
-        recorded[a] for a in chosen if recorded[a].status == FAILED and recorded[a].kind in RERUNNABLE and a in desired
-    ]
+    out = []
+    for a in chosen:
+        rec = recorded[a]
+        if rec.kind not in RERUNNABLE or a not in desired:
+            continue
+        if rec.status == FAILED or (rec.status in UNSENT and interrupted_rerun(state, rec)):
+            out.append(rec)
+    return out
+
+
+def interrupted_rerun(state: Store, rec: Recorded) -> dict[str, Any] | None:
+    """The origin of a rerun generation that was never sent (or whose sending was refused), if `rec` is one."""
+    gen = next((g for g in state.generations(rec.address) if g["generation"] == rec.generation), None)
+    origin = (gen or {}).get("origin") or {}
+    return dict(origin) if origin.get("rerun_of") is not None else None
 
 
 def split(items: list[Recorded], pool: ProviderPool) -> tuple[list[Recorded], list[Recorded]]:
@@ -44,19 +59,15 @@ def split(items: list[Recorded], pool: ProviderPool) -> tuple[list[Recorded], li
 
 def as_plan(items: list[Recorded], expansion: Expansion) -> Plan:
     desired = expansion.by_address()
-    return Plan(
-        tuple(
-            Change(
-                r.address,
-                r.kind,
-                "replace",
-                f"rerun of failed generation {r.generation}",
-                desired[r.address],
-                r,
-                rerun=True,
-            )
-            for r in items
-        )
+    return Plan(tuple(_change(r, desired[r.address]) for r in items))
+
+
+def _change(rec: Recorded, desired: Desired) -> Change:
+    if rec.status in UNSENT:  # the same generation and token: nothing of it reached the provider
+        why = f"the interrupted rerun (generation {rec.generation}) was never sent: sending it now"
+        return Change(rec.address, rec.kind, "create", why, desired, rec, rerun=True)
+    return Change(
+        rec.address, rec.kind, "replace", f"rerun of failed generation {rec.generation}", desired, rec, rerun=True
     )
 
 
@@ -89,21 +100,21 @@ class Rebatcher:
         if self.lease is not None and not self.lease.holds():
             raise LeaseLostError(f"{batch_address}: this process can no longer prove it holds the state lock; not sent")
         try:
-            new = provider.rebatch(RemoteRef("batch", batch.remote_id), {"id": [j.remote_id for j in jobs]})
+            new = provider.rebatch(RemoteRef("batch", batch.remote_id), {"id": [source for _, _, _, source in planned]})
         except ProviderError as exc:
             self.failures.append(f"{batch_address}: rebatch failed: {exc.message}")
             self.emit(ResourceFailed(batch_address, "rerun", exc.message))
             return  # intents stay open: the next plan reconciles them by lineage
         copies = {c.detail.get("parent_id"): c for c in new.children}
         with self.state.transaction() as txn:
-            for rec, generation, intent in planned:
-                copy = copies.get(rec.remote_id)
+            for rec, generation, intent, source in planned:
+                copy = copies.get(source)
                 if copy is None:
                     continue
                 txn.succeed(rec.address, generation, copy, intent, {"apply": self.run_id}, new.remote_id)
                 self.count += 1
-        for rec, _, _ in planned:
-            copy = copies.get(rec.remote_id)
+        for rec, _, _, source in planned:
+            copy = copies.get(source)
             self.emit(
                 ResourceDone(rec.address, "rerun", copy.status if copy else "missing", copy.remote_id if copy else None)
             )
@@ -114,13 +125,18 @@ class Rebatcher:
             )
         )
 
-    def _intents(self, batch: Recorded, batch_token: str, jobs: list[Recorded]) -> list[tuple[Recorded, int, int]]:
-        from runner.domain.resources import Desired
-
+    def _intents(
+        self, batch: Recorded, batch_token: str, jobs: list[Recorded]
+    ) -> list[tuple[Recorded, int, int, str | None]]:
+        """Intents for the rerun of each job: (job, generation, intent id, the failed job's remote id)."""
         planned = []
         with self.state.transaction() as txn:
             for rec in jobs:
-                generation = rec.generation + 1
+                unsent = interrupted_rerun(self.state, rec) if rec.status in UNSENT else None
+                if unsent is not None:  # sent again as it was: same generation, same token, same failed job
+                    generation, source, failed_gen = rec.generation, unsent.get("parent_job"), unsent["rerun_of"]
+                else:
+                    generation, source, failed_gen = rec.generation + 1, rec.remote_id, rec.generation
                 desired = Desired(
                     rec.address,
                     rec.kind,
@@ -136,15 +152,16 @@ class Rebatcher:
                     service=rec.service,
                 )
                 origin = {
-                    "rerun_of": rec.generation,
+                    "rerun_of": failed_gen,
                     "rebatch_of": batch.remote_id,
-                    "parent_job": rec.remote_id,
+                    "parent_job": source,
                     "batch_tag": f"runner-token:{batch_token}",
                 }
                 tok = token.make(self.state.lineage, rec.address, rec.fingerprint, generation)
                 intent = txn.start(desired, generation, tok, self.run_id, None, operation="rebatch", origin=origin)
-                txn.retire(rec.address, rec.generation, f"rerun as generation {generation} (rebatch)")
-                planned.append((rec, generation, intent))
+                if unsent is None:
+                    txn.retire(rec.address, rec.generation, f"rerun as generation {generation} (rebatch)")
+                planned.append((rec, generation, intent, source))
         return planned
 
 
@@ -168,4 +185,5 @@ def rerun_new_generations(
         info=info,
         parallelism=parallelism,
         operation="rerun",
+        lease=lease,
     )

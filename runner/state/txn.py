@@ -43,8 +43,13 @@ class Txn:
         self._x("INSERT INTO meta (key, value) VALUES ('project', ?) ON CONFLICT (key) DO NOTHING", (project,))
 
     # runs ----------------------------------------------------------------------------------------
+    def close_abandoned_runs(self) -> None:
+        """Runs still 'running' in the history ended without saying so (killed): only the lease holder runs now."""
+        self._x("UPDATE applies SET outcome = 'interrupted', finished_at = ? WHERE outcome = 'running'", (self.now,))
+
     def begin_run(self, operation: str, info: Mapping[str, Any]) -> int:
         """A history row for an apply (or destroy, refresh, ...); returns its id."""
+        self.close_abandoned_runs()
         cur = self._x(
             "INSERT INTO applies (operation, started_at, outcome, manifest, manifest_digest, plan_digest, "
             'git_commit, git_dirty, versions, serial_before, "user", host) '
