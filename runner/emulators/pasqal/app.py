@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -43,6 +43,7 @@ class PasqalEmulator(Emulator):
         *,
         simulate: bool | None = None,
         users: Mapping[str, str] | None = None,
+        tokens: Collection[str] | None = None,
         token_ttl: float = 3600.0,
     ) -> None:
         super().__init__(faults, seed)
@@ -51,6 +52,7 @@ class PasqalEmulator(Emulator):
         self.life = Lifecycle(self, simulate)
         self.batch_routes, self.job_routes = BatchRoutes(self, self.life), JobRoutes(self, self.life)
         self.users = dict(users) if users is not None else None  # None: any username and password
+        self.tokens = set(tokens) if tokens is not None else None  # static tokens accepted; None: any token
         self.token_ttl = token_ttl
         self.issued: dict[str, float] = {}  # token -> expiry (epoch seconds)
         self._specs: dict[str, str] | None = None
@@ -111,6 +113,8 @@ class PasqalEmulator(Emulator):
             expiry = self.issued.get(token.strip())
         if expiry is not None and expiry < time.time():
             return "the token has expired"
+        if expiry is None and self.tokens is not None and token.strip() not in self.tokens:
+            return "invalid token"
         return None
 
     # auth and account ---------------------------------------------------------------------------
