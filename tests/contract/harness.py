@@ -34,6 +34,10 @@ class Harness(Protocol):
         """A Bell-pair unit of work; fail=True makes the provider end it in its failure status."""
         ...
 
+    def container(self, token: str) -> Submission | None:
+        """A session or batch left open (to be closed), or None where the provider has none."""
+        ...
+
     def faults(self, **settings: float) -> None:
         """Change the emulator's fault injection (queue_delay, error_rate, drop_rate, ...)."""
         ...

@@ -26,6 +26,10 @@ class LocalHarness:
         spec = {"kind": "job", "shots": shots, "params": {}, "token": token}
         return Submission(f"job.{token[:8]}", "job", 1, token, digest(spec), spec, Attrs(tags), (program,))
 
+    def container(self, token: str) -> Submission | None:
+        spec = {"kind": "session", "job_failure_policy": "continue", "token": token}
+        return Submission(f"session.{token[:8]}", "session", 1, token, digest(spec), spec, Attrs(("t",)))
+
     def faults(self, **settings: float) -> None:
         return None
 

@@ -62,6 +62,22 @@ class PasqalHarness:
             lifecycle={"open": False},
         )
 
+    def container(self, token: str) -> Submission | None:
+        """An open batch (it takes jobs until it is closed)."""
+        made = self.unit(token)
+        return Submission(
+            made.address,
+            made.kind,
+            1,
+            token,
+            made.fingerprint,
+            made.spec,
+            made.attrs,
+            made.programs,
+            children=made.children,
+            lifecycle={"open": True},
+        )
+
     def faults(self, **settings: float) -> None:
         self.server.emulator.faults.update(settings)
 

@@ -48,6 +48,9 @@ class SuperstaqHarness:
         spec = {"kind": "job", "shots": shots, "params": {}, "options": {}, "token": token}
         return Submission(f"job.{token[:8]}", "job", 1, token, digest(spec), spec, Attrs(tags), (program,))
 
+    def container(self, token: str) -> Submission | None:
+        return None  # Superstaq has no sessions or batches
+
     def faults(self, **settings: float) -> None:
         self.server.emulator.faults.update(settings)
 

@@ -11,7 +11,7 @@ from runner.domain.model import Attrs
 from runner.domain.remote import Observation, RemoteRef
 from runner.domain.vocabulary import CANCELLED, FAILED, SUCCEEDED, TERMINAL, Kind
 from runner.errors import ProviderError
-from runner.providers.base import Updates
+from runner.providers.base import Closes, Updates
 
 from .conftest import NAMES
 from .harness import Harness
@@ -123,3 +123,19 @@ def test_creates_are_exactly_once_under_faults(harness: Harness) -> None:
     after = set(harness.remote_units()) - before
     assert len(made) == 20
     assert after == made
+
+
+def test_close_a_session_or_batch_and_read_it_back(harness: Harness) -> None:
+    from runner.applying.maintain import closed
+
+    provider = harness.provider()
+    sub = harness.container(token())
+    if sub is None or not isinstance(provider, Closes):
+        pytest.skip(f"{harness.name}: no session or batch to close")
+    made = provider.create(sub)
+    ref = RemoteRef(sub.kind, made.remote_id)
+    (before,) = provider.observe([ref])
+    assert not closed(before)  # open until closed
+    provider.close(ref)
+    (seen,) = provider.observe([ref])
+    assert closed(seen), seen  # read back: the service shows it closed
