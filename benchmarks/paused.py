@@ -39,6 +39,7 @@ class Trial:
     sent_twice: int  # live duplicates before C (what thawed A sent after losing its lease)
     left: int  # live duplicates after C
     missing: int
+    note: str = ""  # the last line a failed apply printed
 
 
 @dataclass
@@ -87,7 +88,9 @@ def run_trial(provider: str, url: str, trial: int, jobs: int, window: float, rng
     c = subprocess.run(chaos.apply_cmd(folder, str(state)), capture_output=True, text=True, env=env, timeout=900)
     left, found = duplicates(provider, url, trial)
     expected = jobs if provider != "pasqal" else max(1, jobs // chaos.PER_BATCH) * chaos.PER_BATCH
-    outcome = Trial(a_exit, b.returncode, c.returncode, noted, twice, left, expected - found)
+    failed = next((r for r in (b, c) if r.returncode), None)
+    note = (failed.stderr.strip().splitlines() or [""])[-1] if failed else ""
+    outcome = Trial(a_exit, b.returncode, c.returncode, noted, twice, left, expected - found, note)
     if not (left or outcome.missing or b.returncode or c.returncode):
         shutil.rmtree(folder, ignore_errors=True)
     return outcome
@@ -109,6 +112,7 @@ def main() -> int:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     bad = False
+    notes: list[str] = []
     for provider in args.providers.split(","):
         proc, url = chaos.emulate(provider, args)
         try:
@@ -129,7 +133,10 @@ def main() -> int:
             f"| {twice - left} | {left} | {missing} | {ok}/{len(t)} |"
         )
         bad = bad or bool(left or missing)
+        notes.extend(f"{provider} trial {i}: {x.note}" for i, x in enumerate(t) if x.note)
     print("\n".join(rows))
+    for note in notes:
+        print(note)
     return 1 if bad else 0
 
 

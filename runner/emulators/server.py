@@ -337,6 +337,12 @@ class EmulatorServer(ThreadingHTTPServer):
         self.server_close()
         self.emulator.close()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up before its answer was written (a timed-out wait, a killed apply) is no error."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
     def refusal(self, path: str, status: int, message: str) -> Response:
         """An error before routing: the admin format on /_admin, the provider's own elsewhere."""
         if path.startswith("/_admin/"):
