@@ -110,6 +110,47 @@ YAML 1.1 rules PyYAML applies by default:
   Aliases are counted before anything is built (see [Limits](#limits)), so an alias bomb is
   refused at once.
 
+## Programs
+
+A job's `program` (or each entry of `programs`) is one of:
+
+- `circuits/bell.qasm` or `{file: ...}`: OpenQASM 2 or 3 (the header decides; none means 3),
+  identified by the file's bytes and its includes; `{qasm: "OPENQASM 3.0; ..."}` inline.
+- `circuits/pair.qpy`: every circuit in a QPY file (several make a multi-circuit job).
+- `circuits/ghz.py:build`: what the function returns, a qiskit `QuantumCircuit` or a list of them
+  for a multi-circuit job.
+
+A batch's `sequence` is a pulser abstract representation (a JSON file or `{inline: ...}`) or
+`sequences/rabi.py:build`, a function returning a pulser `Sequence`, serialized with pulser's own
+`to_abstract_repr()`.
+
+`params` and `matrix` values bind by name: to OpenQASM 3 `input`s, to a built circuit's
+`Parameter`s, to a sequence's declared variables. A built circuit is identified by what was built,
+not by the Python text: its canonical QPY (parameters keyed by name, QPY version 13, the qiskit
+version that wrote it left out of the digest; a sequence's abstract representation without its
+pulser version), so editing a comment or renaming a variable in the `.py` plans no change and
+editing a gate plans a replace. A function must build the same circuit every time it is called;
+one that draws random angles would plan a replace whenever it is built again.
+
+**Building a program runs your code**, as `make` runs a Makefile: `runner validate`, `plan` and
+`apply` import the `.py` file and call the function. It runs in a process of its own (the `.py`
+file's folder first on `sys.path`, the manifest's folder as working directory, what it prints
+discarded), stopped after 60 s (`RUNNER_BUILD_TIMEOUT=SECONDS` for another limit) and limited to
+2 GiB of memory beyond its imports where the system allows it. An exception it raises is reported
+at the deepest line of your own files it passed through, as one `FILE:LINE:COLUMN` line, never a
+traceback. Only run manifests whose Python you would run yourself. The light pre-commit hook
+(`runner validate --no-programs runner.yaml`) runs nothing: it checks that the file defines the
+function, without importing it.
+
+Builds are cached (with the verdicts, under `$RUNNER_CACHE_DIR` or `$XDG_CACHE_HOME/runner`;
+`RUNNER_NO_CACHE=1` turns caching off) by the file's contents, the function's name, the Python,
+qiskit and pulser versions, and the contents of every other file the build read in the manifest's
+folder (helper modules, data files): an unchanged project starts no build process at all, and an
+edited helper module is built again. Measured here on 2 cores: the build process of a three-qubit
+circuit takes about 0.7 s (nearly all of it importing qiskit), a cached build well under a
+millisecond; `examples/python/python.yaml` (three builds) loads in about 3 s with no cache and
+2 ms once cached.
+
 ## Sweeps
 
 A `matrix` axis is a list of values or a generated axis:

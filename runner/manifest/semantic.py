@@ -131,9 +131,8 @@ class _Checker:
             info = self.reader.infos.get(program.digest)
             if most is None or info is None or info.num_qubits <= most:
                 continue
-            where = (*job.path, "programs", i) if len(job.programs) > 1 else (*job.path, "program")
             self.add(
-                where,
+                self._program_path(job, i),
                 f"{program.label} uses {info.num_qubits} qubits; target '{target.name}' ({_engine(target)}) "
                 f"takes at most {most}{_wider(target)}",
             )
@@ -142,8 +141,10 @@ class _Checker:
         infos = [self.reader.infos.get(p.digest) for p in job.programs]
         for program, info, i in zip(job.programs, infos, range(len(infos)), strict=False):
             if info is not None and not info.measures:
-                where = (*job.path, "programs", i) if len(job.programs) > 1 else (*job.path, "program")
-                self.add(where, f"{program.label} measures nothing: add measure statements so there are counts")
+                self.add(
+                    self._program_path(job, i),
+                    f"{program.label} measures nothing: add measure statements so there are counts",
+                )
         known = [i for i in infos if i is not None]
         if len(known) != len(infos):
             return
@@ -169,6 +170,13 @@ class _Checker:
             if isinstance(value, (bool, str)) or not math.isfinite(value):
                 self.add(self._param_path(job, key), f"input '{key}' needs a finite number, got {value!r}")
                 return
+
+    def _program_path(self, job: Job, i: int) -> Path:
+        """Where the job's i-th circuit is named in the manifest (a build may make several from one entry)."""
+        placed = self.reader.placed.get(job.path, ())
+        if i < len(placed):
+            return placed[i]
+        return (*job.path, "programs", i) if len(job.programs) > 1 else (*job.path, "program")
 
     def _param_path(self, job: Job, key: str) -> Path:
         if key in job.params:
