@@ -151,6 +151,32 @@ circuit takes about 0.7 s (nearly all of it importing qiskit), a cached build we
 millisecond; `examples/python/python.yaml` (three builds) loads in about 3 s with no cache and
 2 ms once cached.
 
+## Renames
+
+Renaming a job, sweep, session, batch or workload in the manifest would otherwise plan a delete
+of the old name and a create of the new one: a rerun. A `moved` entry says it is the same
+resource, as Terraform's `moved` blocks do:
+
+```text
+jobs:
+  bell_pair: {program: circuits/bell.qasm}      # was `bell`
+  rabi_fine:                                    # was `rabi`
+    program: circuits/rabi.qasm
+    matrix: {theta: [0.1, 0.2]}
+moved:
+  - {from: job.bell, to: job.bell_pair}
+  - {from: job.rabi, to: job.rabi_fine}         # every sweep point: job.rabi[theta=0.1] -> job.rabi_fine[theta=0.1]
+```
+
+The plan shows each rename as a `move` (`-> job.bell_pair  move  moved from job.bell`); apply
+renames it in the state with no provider call, keeping its generations, remote ids and results.
+A batch moves with its jobs, a session with its jobs' reference to it. A renamed resource that
+also changed (new shots, say) is planned as that change, after the move. An entry already carried
+out does nothing, so entries may stay while any state (a colleague's, CI's) may hold the old
+names. The old name must no longer be declared, the new one must be, and both must be the same
+kind; a rename onto an address the state already records, or keeps history of, is refused.
+`runner state mv FROM TO` renames in the state directly.
+
 ## Sweeps
 
 A `matrix` axis is a list of values or a generated axis:

@@ -21,6 +21,7 @@ from runner.domain.model import (
     Job,
     Manifest,
     Matrix,
+    Move,
     Session,
     Target,
     Workload,
@@ -141,7 +142,14 @@ class _Builder:
             batches=self._each("batches", self._batch),
             workloads=self._each("workloads", self._workload),
             budget=_budget(d.get("budget")) if ("budget",) not in self.broken else None,
+            moved=self._moved(),
         )
+
+    def _moved(self) -> tuple[Move, ...]:
+        entries = self.data.get("moved") or []
+        if ("moved",) in self.broken or not isinstance(entries, list):
+            return ()
+        return tuple(Move(str(e["from"]), str(e["to"]), ("moved", i)) for i, e in enumerate(entries))
 
     def _each(self, section: str, make: Any) -> dict[str, Any]:
         items = self.data.get(section) or {}

@@ -48,6 +48,7 @@ class _Checker:
         for w in self.m.workloads.values():
             self._ref_target(w.target, (*w.path, "target"), "workload")
         self._total()
+        self._moves()
         if not any(path[:1] == ("targets",) for path in broken):
             self._budget()  # a target lost to a schema error would make its currency look unused
 
@@ -238,6 +239,31 @@ class _Checker:
                     path,
                     f"variable '{key}' is not declared by the sequence (declared: {_listing(declared)})",
                 )
+
+    # renames -------------------------------------------------------------------------------
+    def _moves(self) -> None:
+        """Each `moved` entry renames a resource no longer declared to one declared now, of the same kind."""
+        body = self.source.data
+        sections = {kind: body.get(f"{kind}s") for kind in ("session", "batch", "job", "workload")}
+        named = {f"{kind}.{n}" for kind, items in sections.items() if isinstance(items, dict) for n in items}
+        sources = Counter(m.source for m in self.m.moved)
+        dests = Counter(m.dest for m in self.m.moved)
+        for move in self.m.moved:
+            src, dst = (*move.path, "from"), (*move.path, "to")
+            if move.source.split(".")[0] != move.dest.split(".")[0]:
+                self.add(dst, f"moved: {move.source} cannot become {move.dest}, a resource of another kind")
+            elif move.source == move.dest:
+                self.add(dst, f"moved: {move.source} is moved to itself")
+            if move.source in named:
+                self.add(
+                    src, f"moved: {move.source} is still declared; a moved resource is declared under its new name"
+                )
+            if move.dest not in named:
+                self.add(dst, f"moved: {move.dest} is not declared in the manifest (declare it, then move to it)")
+            if sources[move.source] > 1:
+                self.add(src, f"moved: {move.source} is moved more than once")
+            if dests[move.dest] > 1:
+                self.add(dst, f"moved: more than one resource is moved to {move.dest}")
 
     def _total(self) -> None:
         total = sum(_count(j.matrix) for j in self.m.jobs.values())

@@ -371,9 +371,9 @@ def test_summary_of_a_real_plan(edited: Path, cli: Cli) -> None:
     )
     assert lines[2].startswith(f"Planned against state `{edited.parent / '.runner' / 'state.db'}` (serial ")
     assert lines[4:7] == [
-        "| create | update | record | replace | delete | unchanged |",
-        "|---|---|---|---|---|---|",
-        "| 1 | 0 | 3 | 1 | 1 | 0 |",
+        "| create | update | record | replace | delete | move | unchanged |",
+        "|---|---|---|---|---|---|---|",
+        "| 1 | 0 | 3 | 1 | 1 | 0 | 0 |",
     ]
     text = done.stdout
     assert "<details open><summary><b>+ create</b> (1)</summary>\n\n| address | kind | target | reason |" in text
