@@ -20,7 +20,7 @@ from runner.domain.resources import Expansion, Recorded
 from runner.domain.vocabulary import Attribute, Kind
 from runner.errors import BudgetExceededError, ManifestError, PlanError, RunnerError, StalePlanError
 from runner.expand.expansion import expand
-from runner.manifest import loader
+from runner.manifest import builds, loader
 from runner.planning import cost, drift, moves, planfile
 from runner.planning.changes import Plan
 from runner.planning.diff import Unchangeable, diff
@@ -289,8 +289,8 @@ def _with_failures(report: Report, failures: list[str]) -> Report:
 
 
 def _program_files(expansion: Expansion) -> list[str]:
-    """Program and sequence files the expansion read (inline programs have none)."""
-    return sorted({p.label for p in expansion.programs.values() if os.path.isfile(p.label)})
+    """Program and sequence files the expansion read (inline programs have none; a built one's is its .py or .qpy)."""
+    return sorted({f for p in expansion.programs.values() if os.path.isfile(f := builds.source_file(p.label))})
 
 
 def _settles(planned: Planned) -> bool:

@@ -32,6 +32,13 @@ REFERENCE = re.compile(r"^(?P<file>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$
 _FORMAT = 1  # what a cache entry holds; bumped when that changes
 
 
+def source_file(label: str) -> str:
+    """The file a program's label names: `circuits/ghz.py:build[1]` -> `circuits/ghz.py`, `x.qpy[0]` -> `x.qpy`."""
+    bare = re.sub(r"\[\d+\]$", "", label)
+    reference = REFERENCE.match(bare)
+    return reference["file"] if reference else bare
+
+
 @dataclass(frozen=True)
 class Request:
     """One build: what to run and how to name it in messages."""

@@ -4,6 +4,7 @@ a comment that plans nothing, a gate that plans a replace, a QPY file, and a pul
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -150,3 +151,20 @@ def test_a_python_built_sequence_applies_on_the_pasqal_emulator(
     for row in results.values():
         assert set(row["counts"]) <= {"0", "1"} and sum(row["counts"].values()) == 100
     assert cli("plan", m, "--detailed-exitcode", "--target", "batch.rabi").code == 0
+
+
+def test_an_uncommitted_edit_of_the_python_file_marks_the_run_dirty(examples: Path, cli: Callable[..., Ran]) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=examples, check=True, capture_output=True
+        )
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "v1")
+    m = str(examples / "python" / "python.yaml")
+    assert cli("apply", m, "--yes", "--target", "job.ghz").code == 0
+    edit(examples / "python" / "circuits" / "ghz.py", "circuit.h(0)", "circuit.h(0)  # not committed")
+    assert cli("apply", m, "--yes", "--target", "job.pair").code == 0  # ghz.py builds job.pair too
+    runs = json.loads(cli("history", "-m", m, "--json").out)
+    assert [r["git_dirty"] for r in runs] == [0, 1]
