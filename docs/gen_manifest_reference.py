@@ -146,10 +146,11 @@ Builds are cached (with the verdicts, under `$RUNNER_CACHE_DIR` or `$XDG_CACHE_H
 `RUNNER_NO_CACHE=1` turns caching off) by the file's contents, the function's name, the Python,
 qiskit and pulser versions, and the contents of every other file the build read in the manifest's
 folder (helper modules, data files): an unchanged project starts no build process at all, and an
-edited helper module is built again. Measured here on 2 cores: the build process of a three-qubit
-circuit takes about 0.7 s (nearly all of it importing qiskit), a cached build well under a
-millisecond; `examples/python/python.yaml` (three builds) loads in about 3 s with no cache and
-2 ms once cached.
+edited helper module is built again. A manifest's builds run at once, one process per core (at
+most four). Measured here on 2 cores: the build process of a three-qubit circuit takes about
+0.6 s (nearly all of it importing qiskit), a cached build well under a millisecond;
+`examples/python/python.yaml` (three builds) loads in about 2 s with no cache (2.7 s built one
+after another) and in 1-2 ms once cached.
 
 ## Renames
 

@@ -57,7 +57,7 @@ into every call: 10^5 inlined operations took 0.8 s and 170 MB here, 10^6 took 1
 BUILD_SECONDS = 60
 """A program built by a manifest's Python function (or read from a `.qpy` file) is built in a process
 of its own, killed when it takes longer than this (RUNNER_BUILD_TIMEOUT sets another figure). A
-three-qubit circuit builds in about 0.7 s here, nearly all of it importing qiskit; results are cached."""
+three-qubit circuit builds in about 0.6 s here, nearly all of it importing qiskit; results are cached."""
 
 BUILD_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
 """Memory a build may take beyond what importing qiskit (or pulser) took, as an address-space limit on

@@ -130,6 +130,7 @@ class _Builder:
 
     def build(self, digest: str) -> Manifest:
         d = self.data
+        self.reader.prefetch(self._builds())
         return Manifest(
             path=self.source.file,
             base_dir=self.reader.base_dir,
@@ -144,6 +145,21 @@ class _Builder:
             budget=_budget(d.get("budget")) if ("budget",) not in self.broken else None,
             moved=self._moved(),
         )
+
+    def _builds(self) -> list[tuple[str, Any]]:
+        """Every program and sequence entry of the sections schema checks let through, for ProgramReader.prefetch."""
+        found: list[tuple[str, Any]] = []
+        for section, kind in (("jobs", "circuit"), ("batches", "sequence")):
+            items = self.data.get(section)
+            if (section,) in self.broken or not isinstance(items, dict):
+                continue
+            for name, body in items.items():
+                if (section, name) in self.broken or not isinstance(body, dict):
+                    continue
+                listed = body.get("programs") or ()
+                entries = [body.get("sequence")] if kind == "sequence" else [body.get("program"), *listed]
+                found += [(kind, e) for e in entries if e is not None]
+        return found
 
     def _moved(self) -> tuple[Move, ...]:
         entries = self.data.get("moved") or []

@@ -46,6 +46,7 @@ class ProgramReader:
         self.infos: dict[str, qasm.ProgramInfo] = {}
         self.variables: dict[str, set[str]] = {}
         self.placed: dict[Path, tuple[Path, ...]] = {}  # a job's path -> the manifest entry of each of its circuits
+        self._built: dict[builds.Request, list[builds.Made]] = {}  # made ahead by prefetch
         self._cache: dict[tuple[str, str], tuple[Program, ...] | None] = {}
 
     def circuits(self, spec: Any, path: Path) -> tuple[Program, ...] | None:
@@ -145,6 +146,50 @@ class ProgramReader:
         return program
 
     # built programs -----------------------------------------------------------------------------
+    def prefetch(self, wanted: list[tuple[str, Any]]) -> None:
+        """Build these (kind, manifest entry) pairs at once, on as many processes as there are cores (up to 4).
+
+        Each build is its own process, mostly importing qiskit: a manifest of several Python programs
+        builds in about the time of the slowest one rather than of all of them. What fails here is
+        built (and reported) again in order, where the entry is read.
+        """
+        requests = {r for r in (self._request(kind, spec) for kind, spec in wanted) if r is not None}
+        if not self.check or len(requests) < 2:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        def made(request: builds.Request) -> list[builds.Made] | None:
+            try:
+                return builds.build(request, self.env, self.built)
+            except builds.BuildError:
+                return None
+
+        with ThreadPoolExecutor(max_workers=min(len(requests), os.cpu_count() or 1, 4)) as pool:
+            for request, result in zip(requests, pool.map(made, requests), strict=True):
+                if result is not None:
+                    self._built[request] = result
+
+    def _request(self, kind: str, spec: Any) -> builds.Request | None:
+        """The build an entry asks for, if it asks for one and its file can be read (problems are found later)."""
+        rel = spec.get("file") if isinstance(spec, dict) else spec
+        if not isinstance(rel, str):
+            return None
+        reference = builds.REFERENCE.match(rel)
+        if reference is None and not (kind == "circuit" and rel.endswith(".qpy")):
+            return None
+        name = reference["file"] if reference else rel
+        full = os.path.normpath(os.path.join(self.base_dir, name))
+        if os.path.isabs(name) or not _inside(os.path.realpath(full), self._real_base):
+            return None
+        try:
+            data = read_regular(full, MAX_PROGRAM_BYTES)
+        except FileRefused:
+            return None
+        label = os.path.normpath(os.path.join(self.display_dir, name))
+        build_kind = kind if reference else "qpy"
+        function = reference["function"] if reference else None
+        return builds.Request(build_kind, full, function, label, self.base_dir, digest_bytes(data))
+
     def _build(self, kind: str, rel: str, function: str | None, path: Path) -> tuple[Program, ...] | None:
         """Programs built from a Python function or a `.qpy` file (not run, only checked, without `check`)."""
         loaded = self._read_bytes(rel, path)
@@ -156,7 +201,7 @@ class ProgramReader:
             return self._unbuilt(kind, data, label, shown, function, path)
         request = builds.Request(kind, full, function, label, self.base_dir, digest_bytes(data))
         try:
-            made = builds.build(request, self.env, self.built)
+            made = self._built.pop(request, None) or builds.build(request, self.env, self.built)
         except builds.BuildError as exc:
             self.problems.append(Problem(self._located(exc, path), exc.message))
             return None

@@ -318,3 +318,38 @@ def test_a_sequence_builds_with_its_declared_variables(folder: Path, tmp_path: P
     assert problems(folder) == ["p/m.yaml:6:66: variable 'omga' is not declared by the sequence (declared: omega)"]
     (folder / "m.yaml").write_text(BATCH.replace("FUNCTION", "circuit"))
     assert problems(folder) == ["p/sequences/rabi.py:14:1: circuit() returned a QuantumCircuit, not a pulser Sequence"]
+
+
+def test_several_builds_run_at_once_and_problems_are_still_reported_in_place(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spans: list[tuple[float, float]] = []
+    real = builds._run
+
+    def timed(request: builds.Request, timeout: float) -> dict[str, Any]:
+        started = time.monotonic()
+        try:
+            return real(request, timeout)
+        finally:
+            spans.append((started, time.monotonic()))
+
+    monkeypatch.setattr(builds, "_run", timed)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)  # whatever this machine has: three builds, three processes
+    for n in (1, 2):
+        (folder / "circuits" / f"g{n}.py").write_text(GHZ.replace("circuit.h(0)", f"circuit.h(0)\n    circuit.x({n})"))
+    (folder / "circuits" / "bad.py").write_text(HOSTILE)
+    (folder / "m.yaml").write_text(
+        "version: 1\nproject: p\njobs:\n"
+        "  one: {program: circuits/g1.py:build, params: {theta: 1, phi: 2}}\n"
+        "  two: {program: circuits/g2.py:build, params: {theta: 1, phi: 2}}\n"
+        "  bad: {program: circuits/bad.py:number}\n"
+    )
+    assert problems(folder) == [
+        "p/circuits/bad.py:15:1: number() returned an int, not a qiskit QuantumCircuit or a list of them"
+    ]
+    assert len(spans) == 4  # three ahead; the failed one again where its entry is read, to report it there
+    first = sorted(spans[:3])
+    assert first[2][0] < first[0][1]  # all three had started before the first finished
+    (folder / "m.yaml").write_text("\n".join((folder / "m.yaml").read_text().splitlines()[:-1]) + "\n")
+    jobs = load(folder).jobs
+    assert jobs["one"].programs[0].digest != jobs["two"].programs[0].digest
