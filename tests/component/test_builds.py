@@ -353,3 +353,23 @@ def test_several_builds_run_at_once_and_problems_are_still_reported_in_place(
     (folder / "m.yaml").write_text("\n".join((folder / "m.yaml").read_text().splitlines()[:-1]) + "\n")
     jobs = load(folder).jobs
     assert jobs["one"].programs[0].digest != jobs["two"].programs[0].digest
+
+
+def test_a_qpy_file_declaring_two_billion_qubits_is_refused_in_bounded_time_and_memory(folder: Path) -> None:
+    import struct
+
+    from qiskit import QuantumCircuit, qpy
+
+    with (folder / "circuits" / "bomb.qpy").open("wb") as fh:
+        qpy.dump(QuantumCircuit(3), fh, version=13)
+    data = (folder / "circuits" / "bomb.qpy").read_bytes()
+    offset = 19 + 1 + 5  # file header, type key, then name size, phase type and phase size: num_qubits
+    assert struct.unpack_from("!I", data, offset) == (3,)
+    (folder / "circuits" / "bomb.qpy").write_bytes(
+        data[:offset] + struct.pack("!I", 2_000_000_000) + data[offset + 4 :]
+    )
+    (folder / "m.yaml").write_text("version: 1\nproject: q\njobs:\n  a: {program: circuits/bomb.qpy}\n")
+    started = time.perf_counter()
+    found = problems(folder)
+    assert time.perf_counter() - started < 20
+    assert len(found) == 1 and found[0].startswith("p/m.yaml:4:16: p/circuits/bomb.qpy is not a QPY file qiskit reads:")
