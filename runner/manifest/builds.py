@@ -72,7 +72,9 @@ class BuildError(Exception):
 
 def build(request: Request, env: Mapping[str, str], folder: str | None) -> list[Made]:
     """The programs a build makes, from the cache when nothing it read has changed since."""
-    key = digest([_FORMAT, request.kind, request.function, request.source_digest, _versions()])
+    # the file's name is in the key too: a circuit qiskit named by its counter is named after it (runner.quantum.qpy)
+    name = os.path.basename(request.file)
+    key = digest([_FORMAT, request.kind, request.function, name, request.source_digest, _versions()])
     cached = _cached(folder, key)
     if cached is not None:
         return cached
