@@ -110,6 +110,74 @@ YAML 1.1 rules PyYAML applies by default:
   Aliases are counted before anything is built (see [Limits](#limits)), so an alias bomb is
   refused at once.
 
+## Programs
+
+A job's `program` (or each entry of `programs`) is one of:
+
+- `circuits/bell.qasm` or `{file: ...}`: OpenQASM 2 or 3 (the header decides; none means 3),
+  identified by the file's bytes and its includes; `{qasm: "OPENQASM 3.0; ..."}` inline.
+- `circuits/pair.qpy`: every circuit in a QPY file (several make a multi-circuit job).
+- `circuits/ghz.py:build`: what the function returns, a qiskit `QuantumCircuit` or a list of them
+  for a multi-circuit job.
+
+A batch's `sequence` is a pulser abstract representation (a JSON file or `{inline: ...}`) or
+`sequences/rabi.py:build`, a function returning a pulser `Sequence`, serialized with pulser's own
+`to_abstract_repr()`.
+
+`params` and `matrix` values bind by name: to OpenQASM 3 `input`s, to a built circuit's
+`Parameter`s, to a sequence's declared variables. A built circuit is identified by what was built,
+not by the Python text: its canonical QPY (parameters keyed by name, QPY version 13, the qiskit
+version that wrote it left out of the digest; a sequence's abstract representation without its
+pulser version), so editing a comment or renaming a variable in the `.py` plans no change and
+editing a gate plans a replace. A function must build the same circuit every time it is called;
+one that draws random angles would plan a replace whenever it is built again.
+
+**Building a program runs your code**, as `make` runs a Makefile: `runner validate`, `plan` and
+`apply` import the `.py` file and call the function. It runs in a process of its own (the `.py`
+file's folder first on `sys.path`, the manifest's folder as working directory, what it prints
+discarded), stopped after 60 s (`RUNNER_BUILD_TIMEOUT=SECONDS` for another limit) and limited to
+2 GiB of memory beyond its imports where the system allows it. An exception it raises is reported
+at the deepest line of your own files it passed through, as one `FILE:LINE:COLUMN` line, never a
+traceback. Only run manifests whose Python you would run yourself. The light pre-commit hook
+(`runner validate --no-programs runner.yaml`) runs nothing: it checks that the file defines the
+function, without importing it.
+
+Builds are cached (with the verdicts, under `$RUNNER_CACHE_DIR` or `$XDG_CACHE_HOME/runner`;
+`RUNNER_NO_CACHE=1` turns caching off) by the file's contents, the function's name, the Python,
+qiskit and pulser versions, and the contents of every other file the build read in the manifest's
+folder (helper modules, data files): an unchanged project starts no build process at all, and an
+edited helper module is built again. A manifest's builds run at once, one process per core (at
+most four). Measured here on 2 cores: the build process of a three-qubit circuit takes about
+0.6 s (nearly all of it importing qiskit), a cached build well under a millisecond;
+`examples/python/python.yaml` (three builds) loads in about 2 s with no cache (2.7 s built one
+after another) and in 1-2 ms once cached.
+
+## Renames
+
+Renaming a job, sweep, session, batch or workload in the manifest would otherwise plan a delete
+of the old name and a create of the new one: a rerun. A `moved` entry says it is the same
+resource, as Terraform's `moved` blocks do:
+
+```text
+jobs:
+  bell_pair: {program: circuits/bell.qasm}      # was `bell`
+  rabi_fine:                                    # was `rabi`
+    program: circuits/rabi.qasm
+    matrix: {theta: [0.1, 0.2]}
+moved:
+  - {from: job.bell, to: job.bell_pair}
+  - {from: job.rabi, to: job.rabi_fine}         # every sweep point: job.rabi[theta=0.1] -> job.rabi_fine[theta=0.1]
+```
+
+The plan shows each rename as a `move` (`-> job.bell_pair  move  moved from job.bell`); apply
+renames it in the state with no provider call, keeping its generations, remote ids and results.
+A batch moves with its jobs, a session with its jobs' reference to it. A renamed resource that
+also changed (new shots, say) is planned as that change, after the move. An entry already carried
+out does nothing, so entries may stay while any state (a colleague's, CI's) may hold the old
+names. The old name must no longer be declared, the new one must be, and both must be the same
+kind; a rename onto an address the state already records, or keeps history of, is refused.
+`runner state mv FROM TO` renames in the state directly.
+
 ## Sweeps
 
 A `matrix` axis is a list of values or a generated axis:

@@ -33,6 +33,7 @@ _API = (
     "cancel",
     "import_",
     "forget",
+    "move",
     "unlock",
 )
 __all__ = ["__version__", *_API]

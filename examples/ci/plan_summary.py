@@ -19,14 +19,15 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 FORMAT_VERSION = "1"
-ACTIONS = ("create", "update", "record", "replace", "delete")
-SYMBOLS = {"create": "+", "update": "~", "record": "=", "replace": "-/+", "delete": "-"}
+ACTIONS = ("create", "update", "record", "replace", "delete", "move")
+SYMBOLS = {"create": "+", "update": "~", "record": "=", "replace": "-/+", "delete": "-", "move": "->"}
 NOUNS = {
     "create": "to create",
     "update": "to update",
     "record": "to record in the state only",
     "replace": "to replace",
     "delete": "to delete",
+    "move": "to move (renamed, no provider call)",
 }
 Doc = Mapping[str, Any]
 

@@ -6,7 +6,7 @@ API (runner.plan, runner.apply, runner.status, ...).
 
 from __future__ import annotations
 
-from runner.app.admin import forget, migrate, projects, unlock
+from runner.app.admin import forget, migrate, move, projects, unlock
 from runner.app.common import can_parse_programs, state_path
 from runner.app.inspect import addresses_in, history, report_data, result_rows, results, show, status
 from runner.app.operate import cancel, import_, refresh, wait
@@ -31,6 +31,7 @@ __all__ = [
     "is_plan_file",
     "load",
     "migrate",
+    "move",
     "plan",
     "project_of",
     "projects",

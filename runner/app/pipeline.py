@@ -20,8 +20,8 @@ from runner.domain.resources import Expansion, Recorded
 from runner.domain.vocabulary import Attribute, Kind
 from runner.errors import BudgetExceededError, ManifestError, PlanError, RunnerError, StalePlanError
 from runner.expand.expansion import expand
-from runner.manifest import loader
-from runner.planning import cost, drift, planfile
+from runner.manifest import builds, loader
+from runner.planning import cost, drift, moves, planfile
 from runner.planning.changes import Plan
 from runner.planning.diff import Unchangeable, diff
 from runner.planning.select import narrow
@@ -168,6 +168,7 @@ def _planned(expansion: Expansion, path: str, pool: ProviderPool, options: Optio
     found: list[reconcile.Finding] = []
     refreshed = drift.Refreshed((), {})
     swept = duplicates.Sweep()
+    occupied: list[str] = []
     if snap.exists:
         with opened(path) as st:
             pool.reach(reach(st, expansion))
@@ -175,7 +176,8 @@ def _planned(expansion: Expansion, path: str, pool: ProviderPool, options: Optio
             swept = _sweep(st, pool, expansion, found)
             if options.refresh:
                 refreshed = drift.detect(st, pool)
-    plan_ = _diff(expansion, snap.resources, options, found, refreshed)
+            occupied = _occupied(st, expansion)
+    plan_ = _diff(expansion, snap.resources, options, found, refreshed, occupied)
     return Planned(plan_, expansion, snap, tuple(found), refreshed, options, swept)
 
 
@@ -192,12 +194,18 @@ def mutable(provider: str, kind: Kind) -> frozenset[Attribute]:
     return providers.spec(provider).can_change(kind) if provider in providers.REGISTRY else frozenset()
 
 
+def _occupied(st: Store, expansion: Expansion) -> list[str]:
+    """Addresses with history in the state, which a rename must not take over (asked only when there are renames)."""
+    return st.addresses_with_history() if expansion.moved else []
+
+
 def _diff(
     expansion: Expansion,
     recorded: Mapping[str, Recorded],
     options: Options,
     found: Sequence[reconcile.Finding],
     refreshed: drift.Refreshed,
+    occupied: Sequence[str] = (),
 ) -> Plan:
     desired = expansion.by_address()
     unknown = [a for a in options.replace if a not in desired]
@@ -212,6 +220,7 @@ def _diff(
         blocked=blocked,
         mutable=mutable,
         unchangeable=options.unchangeable,
+        renamed=moves.renames(current, expansion.moved, desired, set(occupied)),
     )
     return narrow(full, options.targets, options.excludes)
 
@@ -280,8 +289,8 @@ def _with_failures(report: Report, failures: list[str]) -> Report:
 
 
 def _program_files(expansion: Expansion) -> list[str]:
-    """Program and sequence files the expansion read (inline programs have none)."""
-    return sorted({p.label for p in expansion.programs.values() if os.path.isfile(p.label)})
+    """Program and sequence files the expansion read (inline programs have none; a built one's is its .py or .qpy)."""
+    return sorted({f for p in expansion.programs.values() if os.path.isfile(f := builds.source_file(p.label))})
 
 
 def _settles(planned: Planned) -> bool:
@@ -303,7 +312,10 @@ def _settle(st: Store, planned: Planned) -> Plan:
     """Under the lock: record reconciliation and drift, then the plan they lead to."""
     reconcile.record(st, list(planned.findings))
     drift.record(st, planned.refreshed)
-    return _diff(planned.expansion, st.snapshot().resources, planned.options, planned.findings, planned.refreshed)
+    occupied = _occupied(st, planned.expansion)
+    return _diff(
+        planned.expansion, st.snapshot().resources, planned.options, planned.findings, planned.refreshed, occupied
+    )
 
 
 def _apply_saved(

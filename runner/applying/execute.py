@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.applying import create, maintain
+from runner.applying import create, maintain, rename
 from runner.applying.run import Run
 from runner.domain.events import Emit, Notice, RunFinished, RunStarted
 from runner.domain.resources import Expansion
@@ -28,6 +28,7 @@ from runner.quantum import circuits
 from runner.state import Held, Store
 
 PHASES = (
+    rename.moves_phase,
     create.containers,
     create.jobs,
     create.grow,
@@ -84,7 +85,7 @@ def execute(
                 txn.claim_project(expansion.project)
         outcome = "failed"
         try:
-            for name in sorted({c.desired.target for c in run.changes if c.desired}):
+            for name in sorted({c.desired.target for c in run.changes if c.desired and c.action != "move"}):
                 run.provider(name)  # built on this thread: provider set-up must not run on a short-lived worker
             if any(c.action in ("create", "replace") and c.kind != "session" for c in run.changes):
                 circuits.warm()  # programs are converted on worker threads: their imports must happen here first

@@ -1,4 +1,4 @@
-"""runner state list | rm | unlock | projects | migrate."""
+"""runner state list | rm | mv | unlock | projects | migrate."""
 
 from __future__ import annotations
 
@@ -52,6 +52,32 @@ def rm(addresses: tuple[str, ...], manifest: str | None, state: str | None, lock
     chosen = app.forget(addresses, manifest=manifest, state=state, lock_timeout=lock_timeout)
     for a in chosen:
         click.echo(f"removed {a}")
+    return 0
+
+
+@state.command("mv")
+@click.argument("source", metavar="FROM")
+@click.argument("dest", metavar="TO")
+@manifest_option
+@state_option
+@lock_timeout_option
+def mv(source: str, dest: str, manifest: str | None, state: str | None, lock_timeout: float) -> int:
+    """Rename a recorded resource: it keeps its generation, remote id and results (no provider call).
+
+    A whole resource moves with its members: a sweep's points (job.rabi[theta=0.1] becomes
+    job.rabi2[theta=0.1]) and a batch's jobs. Refused when the new address is recorded, or
+    has history from an earlier resource. A `moved:` entry in the manifest does the same at
+    the next apply, and shows it in the plan first.
+
+    \b
+    Examples:
+      runner state mv job.bell job.bell_pair -m runner.yaml
+      runner state mv job.rabi job.rabi_fine -m runner.yaml
+    """
+    from runner import app
+
+    for old, new in app.move(source, dest, manifest=manifest, state=state, lock_timeout=lock_timeout):
+        click.echo(f"moved {old} -> {new}")
     return 0
 
 

@@ -155,6 +155,15 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Move:
+    """A `moved` entry: the resource recorded as `source` is now declared as `dest` (and its members with it)."""
+
+    source: str  # an address such as job.bell or batch.scan
+    dest: str
+    path: Path = ()
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated manifest."""
 
@@ -169,3 +178,4 @@ class Manifest:
     batches: Mapping[str, Batch]
     workloads: Mapping[str, Workload]
     budget: Budget | None = None
+    moved: tuple[Move, ...] = ()

@@ -44,6 +44,7 @@ class Expansion:
     programs: Mapping[str, Program]
     targets: Mapping[str, Target]
     budget: Budget | None = None
+    moved: Mapping[str, str] = field(default_factory=dict)  # the manifest's `moved` entries: old address -> new
 
     def by_address(self) -> dict[str, Desired]:
         return {r.address: r for r in self.resources}

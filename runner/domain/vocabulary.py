@@ -15,8 +15,9 @@ RESULT_KINDS: Final[frozenset[Kind]] = frozenset({"job", "batch_job", "workload"
 KIND_ORDER: Final[dict[Kind, int]] = {"session": 0, "batch": 1, "job": 2, "batch_job": 3, "workload": 4}
 
 # `record`: a change runner keeps in its state only, because the provider cannot make it (or it is runner's own
-# setting, like protect): shown as what it is, never as an update
-Action = Literal["create", "update", "record", "replace", "delete", "noop"]
+# setting, like protect): shown as what it is, never as an update. `move`: a resource renamed by the manifest's
+# `moved` entries, which keeps its generation, remote id and results under its new address (no provider call)
+Action = Literal["create", "update", "record", "replace", "delete", "move", "noop"]
 ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 SYMBOLS: Final[dict[Action, str]] = {
     "create": "+",
@@ -24,6 +25,7 @@ SYMBOLS: Final[dict[Action, str]] = {
     "record": "=",
     "replace": "-/+",
     "delete": "-",
+    "move": "->",
     "noop": " ",
 }
 

@@ -41,6 +41,7 @@ def expand(manifest: Manifest) -> Expansion:
         programs=programs,
         targets=manifest.targets,
         budget=manifest.budget,
+        moved={m.source: m.dest for m in manifest.moved},
     )
 
 

@@ -54,6 +54,19 @@ circuit is built, stopping at the limit, so nested gate definitions and `for` lo
 iterations are refused in milliseconds. The OpenQASM 3 importer copies each gate's definition
 into every call: 10^5 inlined operations took 0.8 s and 170 MB here, 10^6 took 13 s and 850 MB."""
 
+BUILD_SECONDS = 60
+"""A program built by a manifest's Python function (or read from a `.qpy` file) is built in a process
+of its own, killed when it takes longer than this (RUNNER_BUILD_TIMEOUT sets another figure). A
+three-qubit circuit builds in about 0.6 s here, nearly all of it importing qiskit; results are cached."""
+
+BUILD_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
+"""Memory a build may take beyond what importing qiskit (or pulser) took, as an address-space limit on
+its process where the system has one (Linux, macOS): a runaway build fails with a message instead
+of taking the machine down."""
+
+MAX_BUILD_BYTES = 64 * 1024 * 1024
+"""The serialized programs one build may return (QPY in base64, pulser JSON), all circuits together."""
+
 # Sweeps -----------------------------------------------------------------------------------------
 MAX_SWEEP_POINTS = 1_000_000
 """Points one sweep may have and the largest `max_jobs` a manifest may set; a generated axis

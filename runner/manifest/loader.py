@@ -21,6 +21,7 @@ from runner.domain.model import (
     Job,
     Manifest,
     Matrix,
+    Move,
     Session,
     Target,
     Workload,
@@ -70,9 +71,7 @@ def load(path: str, *, check_programs: bool = True, env: Mapping[str, str] | Non
     if not isinstance(source.data, dict) or any(len(path) == 0 for path, _ in found):
         raise ManifestError(problems)
     broken = {_broken_part(path) for path, p in found if p.location not in stale}
-    from runner.manifest import verdicts
-
-    builder = _Builder(source, path, broken, check_programs, verdicts.cache_dir(env) if env is not None else None)
+    builder = _Builder(source, path, broken, check_programs, env)
     manifest = builder.build(digest_bytes(raw))
     later = (
         builder.problems + builder.reader.problems + semantic.check(manifest, source, builder.broken, builder.reader)
@@ -111,11 +110,16 @@ def _broken_part(path: Path) -> Path:
 class _Builder:
     """Builds model values from schema-valid sections, reading program files on the way."""
 
-    def __init__(self, source: Source, path: str, broken: set[Path], check_programs: bool, cache: str | None) -> None:
+    def __init__(
+        self, source: Source, path: str, broken: set[Path], check_programs: bool, env: Mapping[str, str] | None
+    ) -> None:
+        from runner.manifest import verdicts
+
         self.source, self.data = source, source.data
         self.broken = broken
         self.problems: list[Problem] = []
-        self.reader = ProgramReader(source, path, check_programs, cache)
+        cache, built = (verdicts.cache_dir(env), verdicts.build_dir(env)) if env is not None else (None, None)
+        self.reader = ProgramReader(source, path, check_programs, cache, env, built)
         defaults = self.data.get("defaults", {}) if ("defaults",) not in broken else {}
         self.shots = int(defaults.get("shots", DEFAULT_SHOTS))
         self.tags = tuple(defaults.get("tags", ()))
@@ -126,6 +130,7 @@ class _Builder:
 
     def build(self, digest: str) -> Manifest:
         d = self.data
+        self.reader.prefetch(self._builds())
         return Manifest(
             path=self.source.file,
             base_dir=self.reader.base_dir,
@@ -138,7 +143,29 @@ class _Builder:
             batches=self._each("batches", self._batch),
             workloads=self._each("workloads", self._workload),
             budget=_budget(d.get("budget")) if ("budget",) not in self.broken else None,
+            moved=self._moved(),
         )
+
+    def _builds(self) -> list[tuple[str, Any]]:
+        """Every program and sequence entry of the sections schema checks let through, for ProgramReader.prefetch."""
+        found: list[tuple[str, Any]] = []
+        for section, kind in (("jobs", "circuit"), ("batches", "sequence")):
+            items = self.data.get(section)
+            if (section,) in self.broken or not isinstance(items, dict):
+                continue
+            for name, body in items.items():
+                if (section, name) in self.broken or not isinstance(body, dict):
+                    continue
+                listed = body.get("programs") or ()
+                entries = [body.get("sequence")] if kind == "sequence" else [body.get("program"), *listed]
+                found += [(kind, e) for e in entries if e is not None]
+        return found
+
+    def _moved(self) -> tuple[Move, ...]:
+        entries = self.data.get("moved") or []
+        if ("moved",) in self.broken or not isinstance(entries, list):
+            return ()
+        return tuple(Move(str(e["from"]), str(e["to"]), ("moved", i)) for i, e in enumerate(entries))
 
     def _each(self, section: str, make: Any) -> dict[str, Any]:
         items = self.data.get(section) or {}
@@ -195,14 +222,16 @@ class _Builder:
         )
 
     def _job(self, name: str, body: dict[str, Any], path: Path) -> Job | None:
-        if "programs" in body:
-            read = [self.reader.qasm(p, (*path, "programs", i)) for i, p in enumerate(body["programs"])]
-        else:
-            read = [self.reader.qasm(body["program"], (*path, "program"))]
-        programs = tuple(p for p in read if p is not None)
+        entries = [(*path, "programs", i) for i in range(len(body["programs"]))] if "programs" in body else []
+        specs = list(body["programs"]) if "programs" in body else [body["program"]]
+        entries = entries or [(*path, "program")]
+        read = [self.reader.circuits(spec, entry) for spec, entry in zip(specs, entries, strict=True)]
         swept, matrix = self._matrix(body.get("matrix"), (*path, "matrix"))
-        if len(programs) != len(read) or not swept:
+        if any(r is None for r in read) or not swept:
             return None
+        programs = tuple(p for made in read if made is not None for p in made)
+        # where each circuit was named: one entry may build several (a function returning a list)
+        self.reader.placed[path] = tuple(e for made, e in zip(read, entries, strict=True) for _ in made or ())
         sessions = self.data.get("sessions") or {}
         session = body.get("session")
         session_target = sessions.get(session, {}).get("target") if isinstance(sessions, dict) else None

@@ -48,6 +48,7 @@ class _Checker:
         for w in self.m.workloads.values():
             self._ref_target(w.target, (*w.path, "target"), "workload")
         self._total()
+        self._moves()
         if not any(path[:1] == ("targets",) for path in broken):
             self._budget()  # a target lost to a schema error would make its currency look unused
 
@@ -131,9 +132,8 @@ class _Checker:
             info = self.reader.infos.get(program.digest)
             if most is None or info is None or info.num_qubits <= most:
                 continue
-            where = (*job.path, "programs", i) if len(job.programs) > 1 else (*job.path, "program")
             self.add(
-                where,
+                self._program_path(job, i),
                 f"{program.label} uses {info.num_qubits} qubits; target '{target.name}' ({_engine(target)}) "
                 f"takes at most {most}{_wider(target)}",
             )
@@ -142,8 +142,10 @@ class _Checker:
         infos = [self.reader.infos.get(p.digest) for p in job.programs]
         for program, info, i in zip(job.programs, infos, range(len(infos)), strict=False):
             if info is not None and not info.measures:
-                where = (*job.path, "programs", i) if len(job.programs) > 1 else (*job.path, "program")
-                self.add(where, f"{program.label} measures nothing: add measure statements so there are counts")
+                self.add(
+                    self._program_path(job, i),
+                    f"{program.label} measures nothing: add measure statements so there are counts",
+                )
         known = [i for i in infos if i is not None]
         if len(known) != len(infos):
             return
@@ -169,6 +171,13 @@ class _Checker:
             if isinstance(value, (bool, str)) or not math.isfinite(value):
                 self.add(self._param_path(job, key), f"input '{key}' needs a finite number, got {value!r}")
                 return
+
+    def _program_path(self, job: Job, i: int) -> Path:
+        """Where the job's i-th circuit is named in the manifest (a build may make several from one entry)."""
+        placed = self.reader.placed.get(job.path, ())
+        if i < len(placed):
+            return placed[i]
+        return (*job.path, "programs", i) if len(job.programs) > 1 else (*job.path, "program")
 
     def _param_path(self, job: Job, key: str) -> Path:
         if key in job.params:
@@ -230,6 +239,31 @@ class _Checker:
                     path,
                     f"variable '{key}' is not declared by the sequence (declared: {_listing(declared)})",
                 )
+
+    # renames -------------------------------------------------------------------------------
+    def _moves(self) -> None:
+        """Each `moved` entry renames a resource no longer declared to one declared now, of the same kind."""
+        body = self.source.data
+        sections = {kind: body.get(f"{kind}s") for kind in ("session", "batch", "job", "workload")}
+        named = {f"{kind}.{n}" for kind, items in sections.items() if isinstance(items, dict) for n in items}
+        sources = Counter(m.source for m in self.m.moved)
+        dests = Counter(m.dest for m in self.m.moved)
+        for move in self.m.moved:
+            src, dst = (*move.path, "from"), (*move.path, "to")
+            if move.source.split(".")[0] != move.dest.split(".")[0]:
+                self.add(dst, f"moved: {move.source} cannot become {move.dest}, a resource of another kind")
+            elif move.source == move.dest:
+                self.add(dst, f"moved: {move.source} is moved to itself")
+            if move.source in named:
+                self.add(
+                    src, f"moved: {move.source} is still declared; a moved resource is declared under its new name"
+                )
+            if move.dest not in named:
+                self.add(dst, f"moved: {move.dest} is not declared in the manifest (declare it, then move to it)")
+            if sources[move.source] > 1:
+                self.add(src, f"moved: {move.source} is moved more than once")
+            if dests[move.dest] > 1:
+                self.add(dst, f"moved: more than one resource is moved to {move.dest}")
 
     def _total(self) -> None:
         total = sum(_count(j.matrix) for j in self.m.jobs.values())

@@ -40,6 +40,12 @@ def cache_dir(env: Mapping[str, str]) -> str | None:
     return None if root is None else os.path.join(root, "programs")
 
 
+def build_dir(env: Mapping[str, str]) -> str | None:
+    """Where built programs (runner.manifest.builds) are kept, or None when caching is off."""
+    root = cache_root(env)
+    return None if root is None else os.path.join(root, "builds")
+
+
 def _schema_mark(root: str, manifest_digest: str, schema_digest: str) -> str:
     key = hashlib.sha256(f"{schema_digest}:{manifest_digest}".encode()).hexdigest()
     return os.path.join(root, "schema", f"{key}.ok")

@@ -32,6 +32,7 @@ class Change:
     cancel: bool = False  # a delete of something still running: cancel it first
     rerun: bool = False  # a replace that reruns a failed generation (`runner rerun`)
     blocked: bool = False  # reconciliation could not settle this address: no action until someone looks
+    moved_from: str | None = None  # renamed by a `moved` entry: recorded under this address until apply moves it
 
     def flags(self) -> dict[str, Any]:
         """The JSON `details` of this change: only the flags that are set, under their documented names."""
@@ -44,6 +45,7 @@ class Change:
             "cancel": self.cancel,
             "rerun": self.rerun,
             "blocked": self.blocked,
+            "moved_from": self.moved_from,
         }
         return {k: v for k, v in named.items() if v}
 

@@ -24,6 +24,7 @@ from runner.domain.vocabulary import (
     Kind,
 )
 from runner.errors import PlanError
+from runner.planning import moves
 from runner.planning.changes import Change, Plan
 
 Mutable = Callable[[str, Kind], frozenset[Attribute]]  # (provider, kind) -> attributes changed in place
@@ -43,14 +44,20 @@ def diff(
     blocked: Mapping[str, str] | None = None,
     mutable: Mutable = everything,
     unchangeable: Unchangeable = "record",
+    renamed: Mapping[str, str] | None = None,
 ) -> Plan:
     """Compare; refuse (PlanError) to delete or replace protected resources.
 
     `blocked` maps addresses reconciliation could not settle to why: they get no action.
     `unchangeable` says what an edit the provider cannot make becomes: a `record`, or a `replace`.
+    `renamed` (old -> new, from runner.planning.moves.renames) compares each renamed record under its
+    new address: a `move`, or whatever else its edits need, carried out after the move.
     """
     wanted = {d.address: d for d in desired}
+    recorded, moved_from = _moved(recorded, renamed or {})
     changes = {a: _compare(d, recorded.get(a), a in force_replace, mutable, unchangeable) for a, d in wanted.items()}
+    for addr, was in moved_from.items():
+        changes[addr] = _as_move(changes[addr], was)
     for addr, why in (blocked or {}).items():
         if addr in changes:
             old = changes[addr]
@@ -62,6 +69,24 @@ def diff(
     _grow_containers(changes)
     _refuse_protected(changes.values())
     return Plan(tuple(changes[a] for a in sorted(changes)))
+
+
+def _moved(recorded: Mapping[str, Recorded], renamed: Mapping[str, str]) -> tuple[dict[str, Recorded], dict[str, str]]:
+    """The records as they will read once the renames are made, and new -> old for the renamed ones."""
+    view = dict(recorded)
+    moved_from = {}
+    for new, (old, rec) in moves.readdressed(recorded, renamed).items():
+        del view[old]
+        view[new] = rec
+        if new != old:
+            moved_from[new] = old
+    return view, moved_from
+
+
+def _as_move(change: Change, old: str) -> Change:
+    if change.action == "noop" and not change.blocked:
+        return replace(change, action="move", reason=f"moved from {old}", moved_from=old)
+    return replace(change, reason=f"moved from {old}; {change.reason}", moved_from=old)
 
 
 def _compare(d: Desired, rec: Recorded | None, forced: bool, mutable: Mutable, unchangeable: Unchangeable) -> Change:

@@ -93,6 +93,7 @@ def save(path: str, planned: Any) -> None:
         "targets": {k: asdict(t) for k, t in expansion.targets.items()},
         "options": planned.options.as_json(),
         "budget": _budget_json(expansion.budget),
+        "moved": dict(expansion.moved),
     }
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(document, fh, indent=1, sort_keys=True)
@@ -130,6 +131,7 @@ def load(path: str) -> tuple[dict[str, Any], Expansion]:
         programs={k: Program(**p) for k, p in payload["programs"].items()},
         targets={k: target_from(t) for k, t in payload["targets"].items()},
         budget=_budget(payload.get("budget")),
+        moved=dict(payload.get("moved") or {}),
     )
     return doc, expansion
 

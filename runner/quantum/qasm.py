@@ -58,7 +58,19 @@ def includes(text: str) -> list[str]:
 
 
 def parse(text: str, include_dir: str | None = None) -> QuantumCircuit:
-    """Parse with the loader the header asks for; errors become ProgramError with a position."""
+    """Parse with the loader the header asks for; errors become ProgramError with a position.
+
+    A program built by Python or read from a `.qpy` file is QPY text (runner.quantum.qpy), which
+    cannot be mistaken for OpenQASM: every consumer of program text (the simulator, the providers'
+    conversions, cost estimates) gets a circuit from here either way.
+    """
+    from runner.quantum import qpy
+
+    if qpy.is_qpy_text(text):
+        try:
+            return qpy.load(text)
+        except qpy.QpyError as exc:
+            raise ProgramError(str(exc)) from None
     if not _COMMENTS.sub("", text).strip():
         raise ProgramError("the program is empty")
     version = version_of(text)

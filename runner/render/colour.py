@@ -13,7 +13,7 @@ from typing import IO
 
 CODES = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2", "cyan": "36", "red-bold": "1;31"}
 # the colour of each plan and event symbol: what is added, changed, removed, or in trouble
-SYMBOL_COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "red-bold", "*": "cyan"}
+SYMBOL_COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "red-bold", "*": "cyan", "->": "cyan"}
 
 
 def enabled(stream: IO[str], env: Mapping[str, str], *, no_color: bool = False) -> bool:

@@ -32,6 +32,7 @@ _PAST = {
     "record": "recorded in the state only",
     "replace": "replaced",
     "delete": "deleted",
+    "move": "moved",
     "close": "closed",
     "cancel": "cancelled",
 }
@@ -67,6 +68,7 @@ def plan_text(plan: Plan, *, header: str = "", paint: Painter = PLAIN, limit: in
         *([paint(f"{s['record']} to record in the state only (no provider call)", "")] if s["record"] else []),
         paint(f"{s['replace']} to replace", "yellow" if s["replace"] else ""),
         paint(f"{s['delete']} to delete", "red" if s["delete"] else ""),
+        *([paint(f"{s['move']} to move (renamed in the state, no provider call)", "cyan")] if s["move"] else []),
     ]
     lines += ["", f"{paint('Plan:', 'bold')} {', '.join(counts)}, {s['noop']} unchanged."]
     return "\n".join(lines)
@@ -126,7 +128,10 @@ class EventPrinter:
             sym = paint.symbol(_SYMBOLS.get(event.action, "*"))
             where = f" ({event.remote_id}, {event.status})" if event.remote_id else f" ({event.status})"
             error = paint(f": {event.detail['error']}", "red") if event.detail.get("error") else ""
-            return f"{sym} {event.address}: {_PAST.get(event.action, event.action)}{where}{error}"
+            done = _PAST.get(event.action, event.action)
+            if event.detail.get("moved_from"):
+                done += f" from {event.detail['moved_from']}"
+            return f"{sym} {event.address}: {done}{where}{error}"
         if isinstance(event, ResourceFailed):
             return f"{paint.symbol('!')} {event.address}: {paint(f'{event.action} failed: {event.error}', 'red')}"
         if isinstance(event, ResourceSkipped):
@@ -140,7 +145,12 @@ class EventPrinter:
             return f"{paint(prefix, {'error': 'red-bold', 'warning': 'yellow'}.get(prefix, ''))}: {event.message}"
         if isinstance(event, RunFinished):
             s = event.summary
-            shown = ("create", "update", "record", "replace", "delete") if s.get("record") else _DONE
+            shown = (
+                *_DONE[:2],
+                *(("record",) if s.get("record") else ()),
+                *_DONE[2:],
+                *(("move",) if s.get("move") else ()),
+            )
             done = ", ".join(f"{s.get(k, 0)} {_PAST[k]}" for k in shown)
             extra = f", {s.get('failed', 0)} failed" + (f", {s['skipped']} skipped" if s.get("skipped") else "")
             if s.get("jobs_failed"):

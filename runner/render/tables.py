@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from runner.applying.execute import Report
 
 MAX_ROWS = 200
-_ACTION_COLOUR = {"create": "#11602a", "update": "#8a6100", "replace": "#8a6100", "delete": "#9b1c28"}
+_ACTION_COLOUR = {
+    "create": "#11602a",
+    "update": "#8a6100",
+    "replace": "#8a6100",
+    "delete": "#9b1c28",
+    "move": "#0b6b7a",
+}
 _CELL = "padding:2px 8px;text-align:left;border-bottom:1px solid #e3e7ee"
 
 

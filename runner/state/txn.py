@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from runner.domain.fingerprint import digest
 from runner.domain.remote import Observation, Result
-from runner.domain.resources import Desired
+from runner.domain.resources import Desired, Recorded
 from runner.domain.vocabulary import TERMINAL
 from runner.state.codec import attrs_json, dumps
 
@@ -279,6 +279,20 @@ class Txn:
         if row is not None:
             self.retire(address, row["generation"], reason)
         self._x("DELETE FROM resources WHERE address = ?", (address,))
+
+    def relocate(self, old: str, rec: Recorded) -> None:
+        """A renamed resource (or a child of one): its row takes the new address, parent, spec and fingerprint, and
+        its generations, results, intents and stale sends follow it to the new address."""
+        self._x(
+            "UPDATE resources SET address = ?, parent = ?, spec = ?, fingerprint = ?, updated_at = ?, serial = ? "
+            "WHERE address = ?",
+            (rec.address, rec.parent, dumps(dict(rec.spec)), rec.fingerprint, self.now, self.serial, old),
+        )
+        if rec.address == old:
+            return
+        self._x("UPDATE generations SET address = ?, serial = ? WHERE address = ?", (rec.address, self.serial, old))
+        for table in ("results", "intents", "stale_sends"):
+            self._x(f"UPDATE {table} SET address = ? WHERE address = ?", (rec.address, old))
 
     def save_targets(self, targets: Mapping[str, Any], base_dir: str) -> None:
         """Target settings (endpoints, credential *names*, never secrets) so later commands can reach them."""

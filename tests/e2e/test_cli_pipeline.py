@@ -37,7 +37,7 @@ def test_changing_one_sweep_value_is_one_create_and_one_delete(examples: Path, c
     assert ran.code == 2
     doc = json.loads(ran.out)
     assert doc["format_version"] == "1"
-    assert doc["summary"] == {"create": 1, "update": 0, "record": 0, "replace": 0, "delete": 1, "noop": 4}
+    assert doc["summary"] == {"create": 1, "update": 0, "record": 0, "replace": 0, "delete": 1, "move": 0, "noop": 4}
     changed = [(c["address"], c["action"], c["reason"]) for c in doc["changes"] if c["action"] != "noop"]
     assert changed == [
         ("job.rotation[theta=3.0]", "create", "not in state"),

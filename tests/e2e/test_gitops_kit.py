@@ -192,7 +192,13 @@ def test_applies_and_refreshes_never_overlap_and_are_never_cancelled() -> None:
 
 
 def test_workflow_uses_only_well_known_actions_pinned_to_a_major_version() -> None:
-    allowed = {"actions/checkout", "actions/setup-python", "actions/upload-artifact", "actions/download-artifact"}
+    allowed = {
+        "actions/checkout",
+        "actions/setup-python",
+        "actions/upload-artifact",
+        "actions/download-artifact",
+        "azure/login",  # the OIDC sign-in: Microsoft's own action
+    }
     used = [s["uses"] for job in workflow()["jobs"] for s in steps(job) if "uses" in s]
     assert used
     for uses in used:
@@ -371,9 +377,9 @@ def test_summary_of_a_real_plan(edited: Path, cli: Cli) -> None:
     )
     assert lines[2].startswith(f"Planned against state `{edited.parent / '.runner' / 'state.db'}` (serial ")
     assert lines[4:7] == [
-        "| create | update | record | replace | delete | unchanged |",
-        "|---|---|---|---|---|---|",
-        "| 1 | 0 | 3 | 1 | 1 | 0 |",
+        "| create | update | record | replace | delete | move | unchanged |",
+        "|---|---|---|---|---|---|---|",
+        "| 1 | 0 | 3 | 1 | 1 | 0 | 0 |",
     ]
     text = done.stdout
     assert "<details open><summary><b>+ create</b> (1)</summary>\n\n| address | kind | target | reason |" in text
@@ -471,3 +477,20 @@ def test_plan_summary_uses_only_the_standard_library() -> None:
             modules.add(node.module.split(".")[0])
     assert "json" in modules
     assert modules - {"__future__"} <= sys.stdlib_module_names
+
+
+def test_every_job_can_sign_in_to_azure_with_oidc_and_no_stored_secret() -> None:
+    """The OIDC variant: GitHub's token exchanged for an Entra one by azure/login, for `azure_identity: default`."""
+    for job in ("plan", "apply", "refresh"):
+        names = [s.get("name") for s in steps(job)]
+        login = step(job, "Sign in to Azure (OIDC, no stored secret)")
+        assert login["uses"] == "azure/login@v2"
+        assert login["if"] == "vars.AZURE_CLIENT_ID != ''"  # the API-key setup skips it
+        assert login["with"] == {
+            "client-id": "${{ vars.AZURE_CLIENT_ID }}",
+            "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+            "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+        }
+        assert names.index("Install runner") + 1 == names.index(login["name"])  # before anything runs runner
+        assert workflow()["jobs"][job]["permissions"]["id-token"] == "write"
+    assert "azure-identity" in workflow()["env"]["RUNNER_PACKAGE"]

@@ -18,7 +18,15 @@ def test_the_notebook_workflow(examples: Path) -> None:
     manifest = runner.load(path)
     assert sorted(manifest.jobs) == ["bell", "rotation"]
     planned = runner.plan(path)
-    assert planned.plan.summary() == {"create": 5, "update": 0, "record": 0, "replace": 0, "delete": 0, "noop": 0}
+    assert planned.plan.summary() == {
+        "create": 5,
+        "update": 0,
+        "record": 0,
+        "replace": 0,
+        "delete": 0,
+        "move": 0,
+        "noop": 0,
+    }
     report = runner.apply(path)
     assert isinstance(report, Report) and report.outcome == "ok" and report.summary["create"] == 5
     again = runner.apply(path)

@@ -80,7 +80,7 @@ def test_every_action_with_its_reason() -> None:
         ("job.d", "delete", "not in the manifest; cancel it (still running)"),
         ("job.e", "create", "not in state"),
     ]
-    assert plan.summary() == {"create": 1, "update": 1, "record": 0, "replace": 1, "delete": 1, "noop": 1}
+    assert plan.summary() == {"create": 1, "update": 1, "record": 0, "replace": 1, "delete": 1, "move": 0, "noop": 1}
 
 
 def test_unfinished_or_rejected_submissions_are_created_again() -> None:

@@ -1,8 +1,10 @@
 """Where an Azure Quantum target lives and how requests to it prove who sends them.
 
-Three credential kinds: a workspace API key (header `x-ms-quantum-api-key`), a connection
-string (which carries the workspace, the key and the endpoint), or Microsoft Entra client
-credentials exchanged for a bearer token that is cached until shortly before it expires.
+Four credential kinds: a workspace API key (header `x-ms-quantum-api-key`), a connection
+string (which carries the workspace, the key and the endpoint), Microsoft Entra client
+credentials exchanged for a bearer token that is cached until shortly before it expires, or
+a credential azure-identity finds (runner.providers.azure.identity: az login, a managed
+identity, workload identity federation).
 Secrets come only from environment variables or files (runner.providers.credentials) and never
 appear in a message.
 """
@@ -14,12 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from runner.domain.model import Target
 from runner.errors import AuthError, RejectedError
 from runner.providers import credentials as creds
+from runner.providers.azure import identity
 from runner.providers.azure.wire import answer, describe
 from runner.providers.http import HttpClient
 
@@ -71,6 +74,15 @@ def _source(credentials: Mapping[str, Any], name: str) -> str:
     return f"file {credentials.get(f'{name}_file')}"
 
 
+class Tokens(Protocol):
+    """Where bearer tokens come from (closed with the connection)."""
+
+    source: str
+    fetches: int  # tokens obtained so far: each one a request to the token endpoint or a credential
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Connection:
     """Resolved settings: workspace, base URL and the auth headers to send."""
@@ -79,7 +91,7 @@ class Connection:
     base_url: str
     source: str  # where the credential came from, for messages
     headers: Callable[[], Mapping[str, str]]
-    tokens: TokenSource | None = None
+    tokens: Tokens | None = None
 
 
 def connect(
@@ -105,13 +117,20 @@ def connect(
     if key:
         kind = "api_key" if api_key else "connection_string"
         return Connection(workspace, base_url, _source(cred, kind), lambda: {"x-ms-quantum-api-key": key})
+    if "azure_identity" in cred:
+        identity.https_only(base_url, where)
+        kind = str(cred["azure_identity"])
+        scope = str(config.get("token_scope") or DEFAULT_SCOPE)
+        made = identity.credential(kind, where)
+        found = identity.IdentityTokens(made, scope, where, f"azure-identity {identity.CREDENTIALS[kind]}")
+        return Connection(workspace, base_url, found.source, found.header, found)
     if "client_id_env" in cred:
         tokens = _token_source(target, env, base_dir, transport, clock)
         return Connection(workspace, base_url, tokens.source, tokens.header, tokens)
     raise AuthError(
         f"{where}: credentials need api_key_env, api_key_file, connection_string_env, "
-        "connection_string_file, or client_id_env with client_secret_env/client_secret_file "
-        "and tenant_id_env"
+        "connection_string_file, client_id_env with client_secret_env/client_secret_file "
+        "and tenant_id_env, or azure_identity"
     )
 
 

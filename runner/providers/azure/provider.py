@@ -76,6 +76,7 @@ SPEC = ProviderSpec(
         frozenset({"connection_string_file"}),
         frozenset({"client_id_env", "client_secret_env", "tenant_id_env"}),
         frozenset({"client_id_env", "client_secret_file", "tenant_id_env"}),
+        frozenset({"azure_identity"}),
     ),
     description="Azure Quantum workspace (IonQ and Quantinuum targets)",
     mutable={"job": frozenset({"tags", "name"})},
