@@ -221,23 +221,17 @@ def parse_when(text: str, option: str, *, end: bool = False) -> dt.datetime:
     return moment
 
 
-def runner_statuses(words: Sequence[str]) -> tuple[tuple[Status, ...], tuple[str, ...]]:
-    """Split status words into runner's own (failed, running...) and the service's raw ones."""
-    ours: list[Status] = [s for s in STATUSES if s in {w.lower() for w in words}]
-    raw = tuple(w for w in words if w.lower() not in STATUSES)
-    return tuple(ours), raw
-
-
 def raw_for(words: Sequence[str], table: Mapping[str, Status]) -> tuple[str, ...]:
-    """The service's raw statuses meant by `words`: runner's words expand through `table`, raw ones
-    match case-insensitively; a word that means nothing here is a UsageError naming the choices."""
+    """The service's raw statuses meant by `words`: runner's words (failed, running...) expand through
+    `table`, the service's own match case-insensitively; a word that means nothing here is a UsageError
+    naming the choices."""
     known = {raw.lower(): raw for raw in table}
     chosen: list[str] = []
     for word in words:
-        if word.lower() in known:
-            chosen.append(known[word.lower()])
-        elif word.lower() in STATUSES:
+        if word.lower() in STATUSES:  # runner's word wins where a service spells one of its own the same way
             chosen += sorted(raw for raw, ours in table.items() if ours == word.lower())
+        elif word.lower() in known:
+            chosen.append(known[word.lower()])
         else:
             choices = ", ".join(sorted(set(table) | {s for s in table.values()}))
             raise UsageError(f"unknown status {word!r} here; use one of: {choices}")

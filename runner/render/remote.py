@@ -85,7 +85,10 @@ def description_text(found: Sequence[Description], stream: IO[str]) -> None:
     """Each target's description: where it came from, then its fields (nested ones summarised)."""
     for d in found:
         when = f", {d.captured_at}" if d.captured_at else ""
-        stream.write(f"{d.target}  ({d.provider} {d.name}; from the {d.source}{when})\n")
+        where = {"service": "from the service", "snapshot": "from the state's last snapshot"}.get(
+            d.source, "no description"
+        )
+        stream.write(f"{d.target}  ({d.provider} {d.name}; {where}{when})\n")
         if d.error:
             stream.write(f"  note: {d.error}\n")
         for key, value in _flat(d.description):
