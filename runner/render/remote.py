@@ -136,8 +136,9 @@ def remote_lines(remote: Mapping[str, Any]) -> list[str]:
         "error",
         "errors",
     ):
-        if detail.get(key) not in (None, [], {}):
-            lines.append(f"    {key + ':':<22}{_compact(detail[key], 90)}")
+        value = detail.get(key)
+        if value not in (None, [], {}):
+            lines.append(f"    {key + ':':<22}{value if isinstance(value, str) else _compact(value, 90)}")
     if item.get("created"):
         lines.append(f"    {'created:':<22}{item['created']}")
     for i, c in enumerate(detail.get("circuits") or []):
