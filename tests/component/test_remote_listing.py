@@ -55,7 +55,7 @@ def pasqal() -> Iterator[EmulatorServer]:
     with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer t"}) as client:
         for i in range(260):
             tags = ["scan", "even"] if i % 2 == 0 else ["scan"]
-            body = {"sequence_builder": ONE_ATOM, "jobs": [{"runs": 5, "variables": {"omega": 1.0}}]}
+            body: dict[str, Any] = {"sequence_builder": ONE_ATOM, "jobs": [{"runs": 5, "variables": {"omega": 1.0}}]}
             body |= {"open": False, "device_type": "EMU_FREE", "tags": tags, "project_id": PROJECT}
             client.post("/core/api/v1/batches", json=body).raise_for_status()
         jobs = [{"runs": n, "variables": {"omega": 1.0}} for n in range(1, 251)]
@@ -196,7 +196,8 @@ def azure() -> Iterator[EmulatorServer]:
     headers = {"x-ms-quantum-api-key": "emulator-key"}
     with httpx.Client(base_url=server.url, headers=headers, params={"api-version": "2025-12-01-preview"}) as c:
         for i in range(200):
-            body = {"name": f"scan-{i:03d}", "containerUri": "http://x/c", "inputDataFormat": "ionq.circuit.v1"}
+            body: dict[str, Any] = {"name": f"scan-{i:03d}", "containerUri": "http://x/c"}
+            body |= {"inputDataFormat": "ionq.circuit.v1"}
             body |= {"providerId": "ionq", "target": "ionq.simulator", "itemType": "Job", "tags": ["scan"]}
             c.put(f"{WS}/jobs/{uuid.uuid4()}", json=body).raise_for_status()
         for name in ("calib", "other"):

@@ -51,7 +51,7 @@ def seed(server: EmulatorServer, count: int, tag: str) -> None:
     """Batches submitted outside runner (by a colleague's script): every other one carries `tag`."""
     with httpx.Client(base_url=server.url, headers=HEADERS) as client:
         for i in range(count):
-            body = {"sequence_builder": ONE_ATOM, "jobs": [{"runs": 5, "variables": {"omega": 1.0}}]}
+            body: dict[str, Any] = {"sequence_builder": ONE_ATOM, "jobs": [{"runs": 5, "variables": {"omega": 1.0}}]}
             body |= {"open": False, "device_type": "EMU_FREE", "project_id": PROJECT}
             client.post("/core/api/v1/batches", json={**body, "tags": [tag] if i % 2 == 0 else []}).raise_for_status()
 

@@ -195,7 +195,7 @@ def test_superstaq_sdk_and_runner_list_the_same_jobs(tmp_path: Path, superstaq: 
     listed = runner.remote_jobs("ss", manifest=v3, tag=["peer"])
     assert sorted(r.item.remote_id for r in listed.rows) == sorted(made)
     # the SDK's own JobQuery (its encoding of the query) finds the same jobs runner lists, and runner's own
-    query = gss.models.JobQuery(tags=["peer"]).model_dump(exclude_none=True)
+    query = gss.models.JobQuery.model_validate({"tags": ["peer"]}).model_dump(exclude_none=True)
     theirs: dict[str, Any] = sdk.get_request("/client/job/qiskit", query)
     assert sorted(theirs) == sorted(made)
     ours = runner.remote_jobs("ss", manifest=v3, all_=True)
