@@ -116,6 +116,9 @@ def _compact(value: Any, limit: int = 60) -> str | None:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+SESSION_FIELDS = ("created_by", "priority", "begin_execution_time", "end_execution_time", "session_cost", "usage")
+
+
 def remote_lines(remote: Mapping[str, Any]) -> list[str]:
     """`show`'s section on what the service reports: the object, then a session's or batch's jobs."""
     if "error" in remote:
@@ -141,6 +144,10 @@ def remote_lines(remote: Mapping[str, Any]) -> list[str]:
             lines.append(f"    {key + ':':<22}{value if isinstance(value, str) else _compact(value, 90)}")
     if item.get("created"):
         lines.append(f"    {'created:':<22}{item['created']}")
+    if item["kind"] == "session":  # SessionDetails fields people ask for; say which the service left out
+        absent = [k for k in SESSION_FIELDS if detail.get(k) in (None, [], {})]
+        if absent:
+            lines.append(f"    {'not sent:':<22}{', '.join(absent)}")
     for i, c in enumerate(detail.get("circuits") or []):
         message = f": {c['message']}" if c.get("message") else ""
         compiled = ", compiled" if c.get("compiled") else ""

@@ -106,6 +106,10 @@ def test_a_failing_continue_session_shows_failure_s_beside_runners_status(
     assert shown.code == 0, shown.err
     assert "  service:     running (Failure(s))  (as the service reports it now)" in shown.out
     assert "    job_failure_policy:   Continue" in shown.out
+    # what the recorded service sends for a session, and what it leaves out (never guessed)
+    assert "    not sent:             created_by, begin_execution_time, end_execution_time, session_cost, usage" in (
+        shown.out
+    )
     assert "  jobs at the service (2):" in shown.out and "failed  managed as job.a" in shown.out
     doc = runner.show("session.calib", manifest=m)
     assert doc["remote"]["item"]["raw_status"] == "Failure(s)"
@@ -242,5 +246,14 @@ def test_superstaq_remote_jobs_and_a_jobs_circuits(
     shown = cli("show", "job.pair", "-m", m)
     assert "  circuits:    0: Done, 1: Done" in shown.out
     assert "    circuit 0: Done" in shown.out and "    circuit 1: Done" in shown.out
+    circuits = runner.show("job.pair", manifest=m)["remote"]["item"]["detail"]["circuits"]
+    # the example sets shots: 500
+    assert [(c["status"], c["has_counts"], c["shots"]) for c in circuits] == [("Done", True, 500)] * 2
     api = runner.remote_jobs("ss", manifest=m, status=["failed"])
     assert api.rows == () and api.total == 0
+    (info,) = ok(cli("targets", m, "ss", "--describe", "--json"))
+    assert (info["source"], info["description"]["target"], info["description"]["num_qubits"]) == (
+        "service",
+        "ss_unconstrained_simulator",
+        20,
+    )

@@ -158,21 +158,26 @@ TWO_BATCHES = """
 """
 
 
+@pytest.mark.parametrize("via", ["cli", "api"])
 def test_cancelling_several_batches_is_one_call(
-    tmp_path: Path, server: EmulatorServer, cli: Callable[..., Ran]
+    tmp_path: Path, server: EmulatorServer, cli: Callable[..., Ran], via: str
 ) -> None:
     server.emulator.faults.queue_delay = 3600
     m = manifest(tmp_path, server.url, closed=True)
     Path(m).write_text(Path(m).read_text() + TWO_BATCHES)
     assert cli("apply", m, "--yes").code == 0
-    ran = cli("cancel", "batch.*", "-m", m)
-    assert ran.code == 0, ran.err
+    if via == "cli":
+        ran = cli("cancel", "batch.*", "-m", m)
+        assert ran.code == 0, ran.err
+        assert sorted(ran.out.splitlines()) == [
+            "  - batch.rabi: cancel requested (cancelled)",
+            "  - batch.second: cancel requested (cancelled)",
+        ]
+    else:
+        done = runner.cancel(["batch.*"], manifest=m)
+        assert sorted((a, o.raw_status) for a, o in done) == [("batch.rabi", "CANCELED"), ("batch.second", "CANCELED")]
     assert stats(server).get("PATCH /core/api/v1/batches/cancel") == 1
     assert not any(k.startswith("PATCH /core/api/v2/batches/(?P<id>[^/]+)/cancel") for k in stats(server))
-    assert sorted(ran.out.splitlines()) == [
-        "  - batch.rabi: cancel requested (cancelled)",
-        "  - batch.second: cancel requested (cancelled)",
-    ]
     assert {r["status"] for r in runner.status(manifest=m)} == {"cancelled"}  # the batches and all their jobs
 
 
