@@ -42,6 +42,8 @@ class Scope:
     def remote_id(self, reference: str) -> str:
         """A container named by its address (session.x, batch.y) or by its remote id."""
         rec = self.recorded.get(reference)
+        if rec is None and reference.startswith(("session.", "batch.")):
+            raise RunnerError(f"{reference} is not in the state: give the session's or batch's remote id instead")
         if rec is None:
             return reference
         if rec.remote_id is None:

@@ -44,7 +44,7 @@ def circuit_wait(
         state=state,
         timeout=timeout,
         poll_interval=poll_interval,
-        emit=output.EventPrinter(json_lines=as_json),
+        emit=output.EventPrinter(sys.stderr if as_json else None),  # --json: stdout holds one document
         lock_timeout=lock_timeout,
     )
     if as_json:

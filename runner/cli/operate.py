@@ -206,13 +206,14 @@ def cancel(
     if where:
         if index is not None:
             raise UsageError("--where picks jobs of batches, --index a circuit of a job: give one of them")
+        notes = output.EventPrinter(sys.stderr if as_json else None)  # --json: stdout holds one document
         picked = app.cancel_where(
             patterns,
             where,
             manifest=manifest,
             state=state,
             allow_protected=allow_protected,
-            emit=output.EventPrinter(),
+            emit=notes,
             lock_timeout=lock_timeout,
         )
         if as_json:
@@ -231,7 +232,7 @@ def cancel(
         state=state,
         index=index,
         allow_protected=allow_protected,
-        emit=output.EventPrinter(),
+        emit=output.EventPrinter(sys.stderr if as_json else None),
         lock_timeout=lock_timeout,
     )
     if as_json:
