@@ -7,6 +7,7 @@ The Python API has the CLI's semantics:
     planned = runner.plan("examples/quickstart.yaml")       # .plan.changes, .plan.summary(), drift, costs
     report = runner.apply("examples/quickstart.yaml")       # like `runner apply --yes`
     found = runner.results(manifest="examples/quickstart.yaml")  # a ResultSet: .records(), .to_pandas()
+    held = runner.remote_jobs("ionq", manifest="examples/azure/azure.yaml", status=["failed"])  # the service's view
 
 Everything is imported lazily, so `import runner` costs almost nothing.
 """
@@ -30,8 +31,17 @@ _API = (
     "history",
     "refresh",
     "wait",
+    "wait_circuit",
     "cancel",
+    "cancel_where",
+    "rerun_where",
     "import_",
+    "remote_list",
+    "remote_jobs",
+    "remote_batches",
+    "remote_sessions",
+    "describe_targets",
+    "targets",
     "forget",
     "move",
     "unlock",

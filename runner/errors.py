@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     OVER_BUDGET = 5
     TIMED_OUT = 6  # a command's --timeout passed (wait); what finished by then is recorded
     JOBS_FAILED = 7  # `wait --fail-on-failed`: everything finished, and some of it failed
+    NO_MATCH = 8  # `cancel --where`, `rerun --where`: the filter matched nothing, so nothing was sent
     USAGE = 64  # click's default 2 would collide with CHANGES
     INTERNAL = 70  # a bug in runner (sysexits' EX_SOFTWARE): the message says how to see the traceback
     INTERRUPTED = 130
@@ -118,6 +119,12 @@ class JobsFailedError(RunnerError):
     """What was waited for finished, and some of it failed (wait --fail-on-failed)."""
 
     exit_code = ExitCode.JOBS_FAILED
+
+
+class NoMatchError(RunnerError):
+    """A filtered operation's filter matched nothing: nothing was sent."""
+
+    exit_code = ExitCode.NO_MATCH
 
 
 class BudgetExceededError(RunnerError):

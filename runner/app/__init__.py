@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from runner.app.admin import forget, migrate, move, projects, unlock
 from runner.app.common import can_parse_programs, state_path
+from runner.app.filtered import cancel_where, rerun_where
 from runner.app.inspect import addresses_in, history, report_data, result_rows, results, show, status
-from runner.app.operate import cancel, import_, refresh, wait
+from runner.app.operate import cancel, import_, refresh, wait, wait_circuit
 from runner.app.pipeline import Confirm, Options, Planned, Validation, apply, destroy, load, plan, rerun, validate
+from runner.app.remote import (
+    describe_targets,
+    remote_batches,
+    remote_jobs,
+    remote_list,
+    remote_sessions,
+    targets,
+)
 from runner.manifest.peek import project_of
 from runner.manifest.schema import schema_text
 from runner.planning.planfile import is_plan_file
@@ -24,6 +33,8 @@ __all__ = [
     "apply",
     "can_parse_programs",
     "cancel",
+    "cancel_where",
+    "describe_targets",
     "destroy",
     "forget",
     "history",
@@ -36,15 +47,22 @@ __all__ = [
     "project_of",
     "projects",
     "refresh",
+    "remote_batches",
+    "remote_jobs",
+    "remote_list",
+    "remote_sessions",
     "report_data",
     "rerun",
+    "rerun_where",
     "result_rows",
     "results",
     "schema_text",
     "show",
     "state_path",
     "status",
+    "targets",
     "unlock",
     "validate",
     "wait",
+    "wait_circuit",
 ]

@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from runner.app import resultset
+from runner.app import resultset, views
 from runner.app.common import environment, opened
 from runner.app.operate import Where
 from runner.app.resultset import ResultSet
 from runner.domain import address as addresses
+from runner.domain.resources import Recorded
+from runner.domain.vocabulary import CONTAINERS
 from runner.errors import RunnerError
 from runner.state import Store
 
@@ -40,16 +42,26 @@ def status(
     manifest: str | None = None,
     state: str | None = None,
     env: Mapping[str, str] | None = None,
+    in_: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Managed resources (those matching the patterns, or all): address, kind, status, generation, remote id."""
+    """Managed resources (those matching the patterns, or all): address, kind, status beside the provider's
+    own word (raw_status), the session or batch it belongs to (parent), generation, remote id.
+
+    `in_` keeps the jobs of one session or batch (its address)."""
     with _open(manifest, state, env) as st:
         recorded = st.recorded()
     chosen = addresses.select(recorded, patterns) if patterns else sorted(recorded)
+    if in_ is not None:
+        if in_ not in recorded:
+            raise RunnerError(f"{in_} is not in the state; `runner status` lists what is")
+        chosen = [a for a in chosen if recorded[a].parent == in_]
     return [
         {
             "address": a,
             "kind": recorded[a].kind,
             "status": recorded[a].status,
+            "raw_status": recorded[a].detail.get("raw_status"),
+            "parent": recorded[a].parent,
             "generation": recorded[a].generation,
             "remote_id": recorded[a].remote_id,
             "updated": recorded[a].updated_at,
@@ -67,21 +79,36 @@ def addresses_in(
 
 
 def show(
-    address: str, *, manifest: str | None = None, state: str | None = None, env: Mapping[str, str] | None = None
+    address: str,
+    *,
+    manifest: str | None = None,
+    state: str | None = None,
+    env: Mapping[str, str] | None = None,
+    remote: bool = True,
+    timeout: float = 30.0,
 ) -> dict[str, Any]:
-    """Everything recorded about one address: spec, attributes, generations with provenance and results."""
+    """Everything recorded about one address: spec, attributes, generations with provenance and results.
+
+    A session or batch also lists its jobs (`jobs`); with `remote`, `remote` holds the object (and a
+    container's jobs) as the service reports it now, asked within `timeout` seconds.
+    """
     with _open(manifest, state, env) as st:
         rec = st.resource(address)
         generations = st.generations(address)
         results = {r["generation"]: r for r in st.results(address)}
         provenance = [_provenance(st, g) for g in generations]
+        extra = _around(st, rec, environment(env), timeout) if rec is not None and remote else {}
+        if rec is not None and rec.kind in CONTAINERS:
+            extra["jobs"] = views.children(st.recorded(), address)
     if rec is None and not generations:
         raise RunnerError(f"{address} is not in the state; `runner status` lists what is")
     return {
+        **extra,
         "address": address,
         "managed": rec is not None,
         "kind": rec.kind if rec else generations[-1]["kind"],
         "status": rec.status if rec else "forgotten",
+        "raw_status": rec.detail.get("raw_status") if rec else None,
         "target": rec.target if rec else None,
         "remote_id": rec.remote_id if rec else None,
         "generation": rec.generation if rec else None,
@@ -96,6 +123,11 @@ def show(
             for g, p in zip(generations, provenance, strict=True)
         ],
     }
+
+
+def _around(st: Store, rec: Recorded, env: Mapping[str, str], timeout: float) -> dict[str, Any]:
+    seen = views.remote(st, env, rec, timeout)
+    return {"remote": seen} if seen is not None else {}
 
 
 def _provenance(st: Store, g: dict[str, Any]) -> dict[str, Any]:

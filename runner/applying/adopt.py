@@ -8,18 +8,19 @@ Pasqal batch also imports its jobs, matched to the manifest's batch jobs by runs
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.applying.execute import base_dir
 from runner.applying.provenance import run_info
 from runner.domain import token
 from runner.domain.events import Emit, ResourceDone
+from runner.domain.query import Listable, Query, RemoteItem
 from runner.domain.remote import Observation, RemoteRef
 from runner.domain.resources import Desired, Expansion
-from runner.errors import RunnerError
-from runner.providers.base import ListsTagged, Provider
+from runner.errors import RunnerError, UsageError
+from runner.providers.base import Lists, ListsTagged, Provider
 from runner.providers.pool import ProviderPool
 from runner.state import Store
 
@@ -33,6 +34,7 @@ class Imported:
     imported: list[tuple[str, str]] = field(default_factory=list)  # (address, remote id)
     unmatched: list[str] = field(default_factory=list)  # remote ids found that no address claims
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (address, remote id, managed as)
+    notes: list[str] = field(default_factory=list)  # what could not be looked for, and why
 
 
 class Importer:
@@ -77,6 +79,48 @@ class Importer:
                     pending.extend(self._children(match, obs))
                 self._record(pending)
         return self.report
+
+    def by_query(self, query: Query, targets: Sequence[str], lock_timeout: float) -> Imported:
+        """Import what the targets' listings match (every page), claimed by name or `address:` tag.
+
+        Each target is asked for the kinds the manifest declares on it (jobs, sessions, batches with
+        their jobs); `query.what` is ignored. What no address claims is reported, what is managed skipped.
+        """
+        wanted = {d.address: d for d in self.expansion.resources if d.kind != "batch_job"}
+        with self.state.lease("import", lock_timeout):
+            for name in targets:
+                lister = self.provider(name)
+                if not isinstance(lister, Lists):
+                    raise RunnerError(f"target '{name}' ({self.expansion.targets[name].provider}) cannot list")
+                pending: list[tuple[Desired, Observation, str | None]] = []
+                for what in _kinds(wanted.values(), name):
+                    for obs in self._listed(lister, replace(query, what=what, offset=0, limit=None), name):
+                        pending += self._claimed(obs, wanted, name, lister)
+                self._record(pending)
+        return self.report
+
+    def _listed(self, lister: Lists, query: Query, target: str) -> list[Observation]:
+        try:
+            return [as_observation(i) for i in lister.list_remote(query).items]
+        except UsageError as exc:  # a filter this kind cannot take on this service (e.g. tags on Azure sessions)
+            self.report.notes.append(f"target '{target}': {query.what} not looked for: {exc.message}")
+            return []
+
+    def _claimed(
+        self, obs: Observation, wanted: Mapping[str, Desired], target: str, lister: Lists
+    ) -> list[tuple[Desired, Observation, str | None]]:
+        match = _claim(obs, wanted, target)
+        if match is None:
+            self.report.unmatched.append(obs.remote_id)
+            return []
+        managed = self._managed_as(match)
+        if managed is not None:
+            self.report.skipped.append((match.address, obs.remote_id, managed))
+            return []
+        if match.kind == "batch":  # its jobs, with their runs and variables, to match the manifest's
+            jobs = lister.list_remote(Query("jobs", parent=obs.remote_id, limit=None)).items
+            obs = replace(obs, children=tuple(as_observation(j) for j in reversed(jobs)))
+        return [(match, obs, self._parent_id(match)), *self._children(match, obs)]
 
     def _desired(self, address: str) -> Desired:
         desired = self.expansion.by_address().get(address)
@@ -147,6 +191,21 @@ class Importer:
         self.state.checkpoint()
         for desired, obs, _ in items:
             self.emit(ResourceDone(desired.address, "import", obs.status, obs.remote_id))
+
+
+KIND_LISTS: dict[str, Listable] = {"job": "jobs", "session": "sessions", "batch": "batches"}
+
+
+def _kinds(wanted: Iterable[Desired], target: str) -> list[Listable]:
+    """What to list on a target: the kinds the manifest declares there, in a fixed order."""
+    declared = {KIND_LISTS[d.kind] for d in wanted if d.target == target and d.kind in KIND_LISTS}
+    return [w for w in ("sessions", "batches", "jobs") if w in declared]
+
+
+def as_observation(item: RemoteItem) -> Observation:
+    """A listed object as what import records: its name and tags where claims look for them."""
+    detail = {**item.detail, "name": item.name, "tags": list(item.tags)}
+    return Observation(item.remote_id, item.status, item.raw_status, detail)
 
 
 def _claim(obs: Observation, wanted: Mapping[str, Desired], target: str) -> Desired | None:

@@ -74,6 +74,8 @@ def _change(rec: Recorded, desired: Desired) -> Change:
 class Rebatcher:
     """Reruns failed batch jobs through their provider's rebatch, one call per batch."""
 
+    what = "failed job(s)"  # how the notice names the jobs rerun
+
     def __init__(self, state: Store, pool: ProviderPool, emit: Emit, run_id: int, lease: Held | None = None) -> None:
         self.state, self.pool, self.emit, self.run_id, self.lease = state, pool, emit, run_id, lease
         self.count = 0
@@ -120,7 +122,7 @@ class Rebatcher:
             )
         self.emit(
             Notice(
-                f"{batch_address}: rebatched {len(copies)} failed job(s) as batch {new.remote_id} "
+                f"{batch_address}: rebatched {len(copies)} {self.what} as batch {new.remote_id} "
                 f"(parent {batch.remote_id})"
             )
         )

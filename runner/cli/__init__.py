@@ -39,7 +39,8 @@ def app(settings: dict[str, bool] | None, debug: bool, no_color: bool) -> None:
 
     Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode),
     3 stale plan, 4 lock conflict, 5 over budget, 6 timed out (wait), 7 jobs failed
-    (wait --fail-on-failed), 64 usage error, 70 internal error, 130 interrupted.
+    (wait --fail-on-failed), 8 a --where filter matched nothing, 64 usage error,
+    70 internal error, 130 interrupted.
     """
     if settings is not None:
         settings["debug"] = settings["debug"] or debug
@@ -47,9 +48,9 @@ def app(settings: dict[str, bool] | None, debug: bool, no_color: bool) -> None:
 
 
 def _register() -> None:
-    from runner.cli import emulate, inspect, operate, pipeline, report_cmd, state_cmd
+    from runner.cli import emulate, inspect, operate, pipeline, remote, report_cmd, state_cmd
 
-    for module in (pipeline, inspect, operate, state_cmd, emulate, report_cmd):
+    for module in (pipeline, inspect, operate, remote, state_cmd, emulate, report_cmd):
         for command in module.COMMANDS:
             app.add_command(command)
 

@@ -16,22 +16,28 @@ from runner.errors import UsageError
 @manifest_option
 @state_option
 @json_option
-def status(addresses: tuple[str, ...], manifest: str | None, state: str | None, as_json: bool) -> int:
-    """List managed resources: address, kind, status, generation, remote id, updated.
+@click.option("--in", "in_", metavar="SESSION|BATCH", help="Only the jobs of this session or batch (its address).")
+def status(addresses: tuple[str, ...], manifest: str | None, state: str | None, as_json: bool, in_: str | None) -> int:
+    """List managed resources: address, kind, status, session or batch, generation, remote id, updated.
+
+    The status keeps the provider's own word beside runner's when they differ: `running (Failure(s))`.
 
     \b
     Examples:
       runner status -m examples/quickstart.yaml
       runner status 'job.rotation*' --json
+      runner status --in session.calibration -m examples/azure/azure.yaml
     """
     from runner import app
     from runner.render import output
+    from runner.render.remote import status_text
 
-    rows = app.status(addresses, manifest=manifest, state=state)
+    rows = app.status(addresses, manifest=manifest, state=state, in_=in_)
     if as_json:
         output.dump_json(rows)
     else:
-        output.table(rows, ["address", "kind", "status", "generation", "remote_id", "updated"])
+        shown = [{**r, "status": status_text(r["status"], r["raw_status"]), "in": r["parent"]} for r in rows]
+        output.table(shown, ["address", "kind", "status", "in", "generation", "remote_id", "updated"])
     return 0
 
 
@@ -40,17 +46,25 @@ def status(addresses: tuple[str, ...], manifest: str | None, state: str | None, 
 @manifest_option
 @state_option
 @json_option
-def show(address_: str, manifest: str | None, state: str | None, as_json: bool) -> int:
-    """Everything recorded about one address: spec, generations, results.
+@click.option("--offline", is_flag=True, help="Only what the state recorded: do not ask the service.")
+def show(address_: str, manifest: str | None, state: str | None, as_json: bool, offline: bool) -> int:
+    """Everything recorded about one address: spec, generations, results; and what its service reports now.
+
+    A session or batch lists its jobs: those the state keeps, and those the service lists (Azure
+    session jobs, Pasqal batch jobs with runs and variables), each marked managed or not, with the
+    session's cost, usage, creator and times where the service sends them. A Superstaq job shows
+    each circuit's status and message. --offline skips the service.
 
     \b
-    Example:
+    Examples:
       runner show job.bell -m examples/quickstart.yaml
+      runner show session.calibration -m examples/azure/azure.yaml
+      runner show batch.rabi -m examples/pasqal/pasqal.yaml --json
     """
     from runner import app
     from runner.render import output
 
-    doc = app.show(address_, manifest=manifest, state=state)
+    doc = app.show(address_, manifest=manifest, state=state, remote=not offline)
     if as_json:
         output.dump_json(doc)
         return 0
@@ -62,14 +76,27 @@ def _show_text(doc: dict[str, Any]) -> None:
     import json
 
     from runner.render import output
+    from runner.render.remote import remote_lines, status_text
 
-    click.echo(f"{doc['address']}  ({doc['kind']}, {doc['status']}{'' if doc['managed'] else ', no longer managed'})")
+    state = status_text(doc["status"], doc.get("raw_status"))
+    click.echo(f"{doc['address']}  ({doc['kind']}, {state}{'' if doc['managed'] else ', no longer managed'})")
     if doc["managed"]:
         click.echo(f"  target:      {doc['target']}")
         click.echo(f"  remote id:   {doc['remote_id'] or '-'}")
         click.echo(f"  tags:        {', '.join(doc['attrs']['tags']) or '-'}")
         if doc["attrs"]["metadata"]:
             click.echo(f"  metadata:    {json.dumps(doc['attrs']['metadata'], sort_keys=True)}")
+        for line in _detail_lines(doc.get("detail") or {}):
+            click.echo(line)
+    for line in remote_lines(doc["remote"]) if doc.get("remote") else []:
+        click.echo(line)
+    if doc.get("jobs") is not None:
+        click.echo(f"  jobs in the state ({len(doc['jobs'])}):")
+        for j in doc["jobs"]:
+            extra = f"  runs={j['runs']} variables={json.dumps(j['variables'], sort_keys=True)}" if "runs" in j else ""
+            click.echo(
+                f"    {j['address']}  {status_text(j['status'], j['raw_status'])}  {j['remote_id'] or '-'}{extra}"
+            )
     click.echo("  spec:")
     for line in json.dumps(doc["spec"], indent=2, sort_keys=True).splitlines():
         click.echo(f"    {line}")
@@ -85,6 +112,28 @@ def _show_text(doc: dict[str, Any]) -> None:
             for i, counts in enumerate(r["counts"]):
                 label = f"circuit {i}: " if len(r["counts"]) > 1 else ""
                 click.echo(f"       {label}{r['shots']} shots, seed {r['seed']}: {output.counts_text(counts)}")
+
+
+def _detail_lines(detail: Mapping[str, Any]) -> list[str]:
+    """What the provider last reported besides the status: the error, the cost, each circuit's status."""
+    import json
+
+    lines = []
+    if detail.get("error"):
+        lines.append(f"  error:       {detail['error']}")
+    for key in ("cost", "session_cost"):
+        if detail.get(key):
+            costs = detail[key] if isinstance(detail[key], list) else [detail[key]]
+            shown = ", ".join(f"{c.get('amount')} {c.get('currency')}" for c in costs if isinstance(c, Mapping))
+            lines.append(f"  {key.replace('_', ' ') + ':':<13}{shown}")
+    if detail.get("jobs"):  # a batch's jobs per status, as the provider counts them
+        lines.append(f"  jobs:        {json.dumps(detail['jobs'], sort_keys=True)}")
+    statuses = detail.get("statuses") or []
+    if len(statuses) > 1:
+        lines.append(f"  circuits:    {', '.join(f'{i}: {s}' for i, s in enumerate(statuses))}")
+    if detail.get("failures"):
+        lines.append("  failures:    some jobs of this session failed (it is still open: jobFailurePolicy Continue)")
+    return lines
 
 
 def _provenance_lines(p: dict[str, Any]) -> list[str]:

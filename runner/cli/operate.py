@@ -18,7 +18,8 @@ from runner.cli.common import (
     painter,
     state_option,
 )
-from runner.errors import JobsFailedError
+from runner.cli.filtered import circuit_wait, confirm_or_refuse, rerun_where
+from runner.errors import JobsFailedError, UsageError
 
 if TYPE_CHECKING:
     from runner.domain.resources import Recorded
@@ -83,6 +84,20 @@ def refresh(manifest: str | None, state: str | None, as_json: bool, lock_timeout
 @click.option(
     "--fail-on-failed", is_flag=True, help="Exit 7 if anything waited for ended failed, cancelled or timed out."
 )
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.1),
+    default=None,
+    metavar="SECONDS",
+    help="Poll every SECONDS (at least 0.1) instead of the growing back-off; never past --timeout.",
+)
+@click.option(
+    "--index",
+    type=click.IntRange(0),
+    default=None,
+    metavar="N",
+    help="Wait only for circuit N of one multi-circuit job (Superstaq) and print its counts at once.",
+)
 @LOCK_TIMEOUT
 def wait(
     patterns: tuple[str, ...],
@@ -91,25 +106,32 @@ def wait(
     as_json: bool,
     timeout: float,
     fail_on_failed: bool,
+    poll_interval: float | None,
+    index: int | None,
     lock_timeout: float,
 ) -> int:
     """Wait until the selected resources (default: all) have finished; fetch their results.
 
     Without ADDRESS it waits for everything applied, sessions and batches included, except
     those declared to stay open (keep_open, open: true). Polls with exponential back-off and
-    jitter; --timeout is a deadline for the whole command (exit 6). For CI, --fail-on-failed
-    exits 7 when anything ended failed.
+    jitter, or every --poll-interval seconds; --timeout is a deadline for the whole command
+    (exit 6). For CI, --fail-on-failed exits 7 when anything ended failed. With --index N and
+    one job ADDRESS, it waits for that circuit alone: its counts are printed as soon as it has
+    finished, while the job's other circuits may still run.
 
     \b
     Examples:
       runner wait -m examples/azure/azure.yaml --timeout 300
-      runner wait 'job.rotation*' -m examples/azure/azure.yaml
+      runner wait 'job.rotation*' -m examples/azure/azure.yaml --poll-interval 2
       runner wait -m examples/azure/azure.yaml --timeout 600 --fail-on-failed
+      runner wait job.pair -m examples/superstaq/superstaq.yaml --index 1 --timeout 120
     """
     from runner import app
     from runner.render import output
     from runner.render.progress import WaitProgress
 
+    if index is not None:
+        return circuit_wait(patterns, index, manifest, state, as_json, timeout, poll_interval, lock_timeout)
     printer = output.EventPrinter(json_lines=as_json)
     progress = WaitProgress(sys.stderr)
     try:
@@ -121,6 +143,7 @@ def wait(
             emit=progress.wrap(printer),
             progress=progress,
             lock_timeout=lock_timeout,
+            poll_interval=poll_interval,
         )
     finally:
         progress.close()
@@ -143,37 +166,78 @@ def wait(
 @click.argument("patterns", nargs=-1, required=True, metavar="ADDRESS|GLOB...")
 @manifest_option
 @state_option
+@json_option
 @click.option("--index", type=click.IntRange(0), default=None, help="Cancel only this circuit of a multi-circuit job.")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="KEY=VALUE[,VALUE]",
+    help="Cancel the jobs of the named batches that match (keys: id, status, min_runs, max_runs, since, until; "
+    "repeatable): one call per batch (Pasqal cancel_jobs, which cancels pending jobs). Exit 8 if none match.",
+)
 @click.option("--allow-protected", is_flag=True, help="Also cancel resources marked protect: true.")
 @LOCK_TIMEOUT
 def cancel(
     patterns: tuple[str, ...],
     manifest: str | None,
     state: str | None,
+    as_json: bool,
     index: int | None,
+    where: tuple[str, ...],
     allow_protected: bool,
     lock_timeout: float,
 ) -> int:
     """Cancel running jobs, sessions or batches (they stay in the manifest and the state).
+
+    Several Pasqal batches go in one call (cancel_batches). --where cancels only the jobs of a
+    batch that match a filter, in one call per batch; a filter that matches nothing exits 8.
 
     \b
     Examples:
       runner cancel job.bell -m examples/azure/azure.yaml
       runner cancel 'job.rotation*' -m examples/azure/azure.yaml
       runner cancel job.pair -m examples/superstaq/superstaq.yaml --index 1
+      runner cancel batch.rabi -m examples/pasqal/pasqal.yaml --where status=PENDING --where min_runs=150
     """
     from runner import app
     from runner.render import output
 
+    if where:
+        if index is not None:
+            raise UsageError("--where picks jobs of batches, --index a circuit of a job: give one of them")
+        notes = output.EventPrinter(sys.stderr if as_json else None)  # --json: stdout holds one document
+        picked = app.cancel_where(
+            patterns,
+            where,
+            manifest=manifest,
+            state=state,
+            allow_protected=allow_protected,
+            emit=notes,
+            lock_timeout=lock_timeout,
+        )
+        if as_json:
+            output.dump_json([b.as_json() for b in picked])
+            return 0
+        for batch in picked:
+            click.echo(f"{batch.batch}: {len(batch.cancelled)} job(s) cancelled")
+            for addr, obs in batch.cancelled:
+                click.echo(f"  - {obs.remote_id} ({obs.status}): {addr or 'not managed'}")
+            for job_id, why in sorted(batch.refused.items()):
+                click.echo(f"  = {job_id}: not cancelled: {why}")
+        return 0
     done = app.cancel(
         patterns,
         manifest=manifest,
         state=state,
         index=index,
         allow_protected=allow_protected,
-        emit=output.EventPrinter(),
+        emit=output.EventPrinter(sys.stderr if as_json else None),
         lock_timeout=lock_timeout,
     )
+    if as_json:
+        output.dump_json([{"address": a, "remote_id": o.remote_id, "status": o.status} for a, o in done])
+        return 0
     for addr, obs in done:
         click.echo(f"  - {addr}: cancel requested ({obs.status})")
     return 0
@@ -191,36 +255,64 @@ def cancel(
     help="The manifest declaring the addresses.",
 )
 @state_option
-@click.option(
-    "--tag",
-    default=None,
-    metavar="TAG",
-    help="Import every remote resource carrying TAG whose name (or `address:` tag) is a manifest address.",
-)
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Carrying TAG (repeat: carrying all).")
+@click.option("--status", "statuses", multiple=True, metavar="S", help="In status S (runner's word or the service's).")
+@click.option("--since", metavar="DATE", help="Created on or after DATE.")
+@click.option("--until", metavar="DATE", help="Created on or before DATE.")
+@click.option("--name", metavar="PREFIX", help="Names starting with PREFIX (Azure).")
+@click.option("--target", "targets", multiple=True, metavar="TARGET", help="Only look on TARGET (repeatable).")
 @LOCK_TIMEOUT
 def import_(
-    address: str | None, remote_id: str | None, manifest: str, state: str | None, tag: str | None, lock_timeout: float
+    address: str | None,
+    remote_id: str | None,
+    manifest: str,
+    state: str | None,
+    tags: tuple[str, ...],
+    statuses: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    name: str | None,
+    targets: tuple[str, ...],
+    lock_timeout: float,
 ) -> int:
-    """Bring resources submitted by hand under management, by id or by tag.
+    """Bring resources submitted by hand under management, by id or by filters.
 
     The address must be declared in the manifest; runner records the remote resource as its
-    new generation, so the next plan leaves it alone.
+    new generation, so the next plan leaves it alone. With filters (the same as `runner remote`'s,
+    applied by the services), every remote object that matches and whose name (or `address:` tag)
+    is a manifest address is imported; those already managed are skipped.
 
     \b
     Examples:
       runner import job.bell 3f2a9c1e-... -m examples/azure/azure.yaml
       runner import --tag campaign:june -m examples/azure/azure.yaml
+      runner import --status succeeded --since 2025-06-01 --name job. -m examples/azure/azure.yaml
     """
     from runner import app
     from runner.render import output
 
     done = app.import_(
-        manifest, address, remote_id, tag=tag, state=state, emit=output.EventPrinter(), lock_timeout=lock_timeout
+        manifest,
+        address,
+        remote_id,
+        tag=tags,
+        status=statuses,
+        since=since,
+        until=until,
+        name=name,
+        targets=targets,
+        state=state,
+        emit=output.EventPrinter(),
+        lock_timeout=lock_timeout,
     )
+    only_tag = bool(tags) and not (statuses or since or until or name or targets)
+    for note in done.notes:
+        click.echo(f"note: {note}")
     for addr, remote, managed in done.skipped:
         click.echo(f"  = {remote}: {addr} is already managed as {managed} (skipped)")
     for remote in done.unmatched:
-        click.echo(f"  ? {remote}: carries the tag but matches no address in the manifest (not imported)")
+        why = "carries the tag" if only_tag else "matches the filters"
+        click.echo(f"  ? {remote}: {why} but matches no address in the manifest (not imported)")
     click.echo(f"Imported {len(done.imported)} resource(s).")
     return 0
 
@@ -237,16 +329,6 @@ def acting_on_manifest(f: F) -> F:
         type=str,
         help="The manifest whose state this acts on (its targets are used).",
     )(f)
-
-
-def _confirm_or_refuse(yes: bool, question: str) -> bool:
-    from runner.errors import UsageError
-
-    if yes:
-        return True
-    if not sys.stdin.isatty():
-        raise UsageError("this needs --yes when stdin is not a terminal")
-    return click.prompt(f"\n{question} Only 'yes' will be accepted", default="", show_default=False).strip() == "yes"
 
 
 @click.command()
@@ -286,7 +368,7 @@ def destroy(
         state=state,
         emit=events_view(False, paint, list_limit),
         allow_protected=allow_protected,
-        confirm=lambda p: _confirm_or_refuse(yes, "Destroy all of it?"),
+        confirm=lambda p: confirm_or_refuse(yes, "Destroy all of it?"),
         on_plan=show,
         lock_timeout=lock_timeout,
     )
@@ -297,31 +379,55 @@ def destroy(
 
 @click.command()
 @click.argument("patterns", nargs=-1, metavar="[ADDRESS|GLOB]...")
-@click.option("--failed", "only_failed", is_flag=True, required=True, help="Rerun jobs that ended failed.")
+@click.option("--failed", "only_failed", is_flag=True, help="Rerun jobs that ended failed.")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="KEY=VALUE[,VALUE]",
+    help="Rerun the batch jobs that match, whatever their status (keys: id, status, min_runs, max_runs, since, "
+    "until; repeatable): Pasqal's RebatchFilters. Exit 8 if none match.",
+)
+@click.option("--min-runs", type=click.IntRange(0), metavar="N", help="With --where: jobs of at least N runs.")
+@click.option("--max-runs", type=click.IntRange(0), metavar="N", help="With --where: jobs of at most N runs.")
 @acting_on_manifest
 @LOCK_TIMEOUT
 def rerun(
-    patterns: tuple[str, ...], only_failed: bool, manifest: str, state: str | None, yes: bool, lock_timeout: float
+    patterns: tuple[str, ...],
+    only_failed: bool,
+    where: tuple[str, ...],
+    min_runs: int | None,
+    max_runs: int | None,
+    manifest: str,
+    state: str | None,
+    yes: bool,
+    lock_timeout: float,
 ) -> int:
-    """Rerun failed jobs: Pasqal batch jobs by rebatch (parent lineage kept), others as new generations.
+    """Rerun failed jobs, or the batch jobs a filter picks: Pasqal by rebatch (lineage kept).
 
-    `runner show ADDRESS` and `runner history` show the lineage.
+    --failed reruns failed jobs: Pasqal batch jobs by rebatch (parent lineage kept), others as
+    new generations. --where picks Pasqal batch jobs by status, runs, ids or dates (the service
+    is asked which match), and reruns them in a new batch. `runner show ADDRESS` and `runner
+    history` show the lineage.
 
     \b
     Examples:
       runner rerun --failed -m examples/pasqal/pasqal.yaml --yes
       runner rerun --failed 'job.rotation*' -m examples/azure/azure.yaml --yes
+      runner rerun batch.rabi --where status=ERROR,DONE --min-runs 150 -m examples/pasqal/pasqal.yaml --yes
     """
     from runner import app
     from runner.render import output
 
+    if only_failed == bool(where or min_runs is not None or max_runs is not None):
+        raise UsageError("say what to rerun: --failed, or --where KEY=VALUE (with --min-runs/--max-runs)")
     if not only_failed:
-        raise click.UsageError("say what to rerun: --failed")
+        return rerun_where(patterns, where, min_runs, max_runs, manifest, state, yes, lock_timeout)
 
     def confirm(items: list[Recorded]) -> bool:
         for rec in items:
             click.echo(f"  -/+ {rec.address}  rerun of failed generation {rec.generation}")
-        return _confirm_or_refuse(yes, f"Rerun these {len(items)} job(s)?")
+        return confirm_or_refuse(yes, f"Rerun these {len(items)} job(s)?")
 
     failures = app.rerun(
         manifest, patterns, state=state, emit=output.EventPrinter(), confirm=confirm, lock_timeout=lock_timeout

@@ -331,27 +331,44 @@ def schema() -> int:
 
 @click.command()
 @MANIFEST
+@click.argument("names", nargs=-1, metavar="[TARGET]...")
 @json_option
-def targets(manifest: str, as_json: bool) -> int:
-    """List a manifest's targets: provider, target name, endpoint.
+@click.option("--describe", is_flag=True, help="Show what each service publishes about its target.")
+@click.option("--offline", is_flag=True, help="With --describe: the last description the state kept, no request.")
+@click.option("--state", "state", metavar="LOCATION", envvar="RUNNER_STATE", help="The state (for --offline).")
+def targets(
+    manifest: str, names: tuple[str, ...], as_json: bool, describe: bool, offline: bool, state: str | None
+) -> int:
+    """List a manifest's targets: provider, target name, endpoint; or describe them.
+
+    --describe asks each service what it publishes about its target: Pasqal device specs,
+    Azure provider status (availability, average queue time), Superstaq target info, the
+    local simulator's engine. --offline shows the last description an apply kept in the state.
 
     \b
-    Example:
+    Examples:
       runner targets examples/quickstart.yaml
+      runner targets examples/pasqal/pasqal.yaml emu --describe
+      runner targets examples/azure/azure.yaml --describe --offline --json
     """
     from runner import app
     from runner.render import output
 
-    loaded = app.load(manifest)
-    rows = [
-        {
-            "name": t.name,
-            "provider": t.provider,
-            "target": t.target,
-            "endpoint": t.config.get("endpoint", "(default)" if t.provider != "local" else "-"),
-        }
-        for t in sorted(loaded.targets.values(), key=lambda t: t.name)
-    ]
+    if offline and not describe:
+        raise UsageError("--offline goes with --describe")
+    if describe:
+        from runner.render.remote import description_text
+
+        found = app.describe_targets(names, manifest=manifest, state=state, offline=offline)
+        if as_json:
+            output.dump_json([d.as_json() for d in found])
+        else:
+            description_text(found, sys.stdout)
+        return 0
+    rows = [r for r in app.targets(manifest) if not names or r["name"] in names]
+    if names and len(rows) < len(set(names)):
+        missing = sorted(set(names) - {r["name"] for r in rows})
+        raise UsageError(f"{manifest} has no target {', '.join(missing)}")
     if as_json:
         output.dump_json(rows)
     else:

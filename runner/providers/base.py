@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from runner.domain.model import Attrs, Program, Target
+from runner.domain.query import Listing, Query, RemoteItem, Selection
 from runner.domain.remote import Observation, RemoteRef, Result
 from runner.domain.vocabulary import Attribute, Kind
 
@@ -167,6 +168,55 @@ class Rebatches(Protocol):
 
     def rebatch(self, batch: RemoteRef, filters: Mapping[str, Any]) -> Observation:
         """The new batch, its jobs as children with detail["parent_id"] naming the jobs they rerun."""
+        ...
+
+
+@runtime_checkable
+class Lists(Protocol):
+    """Lists what the service holds on its target with the service's own filters and pagination."""
+
+    def list_remote(self, query: Query) -> Listing:
+        """The newest matches in the query's window; a filter the service lacks is applied here and named in
+        Listing.local, one the provider cannot honour at all is a UsageError that says so."""
+        ...
+
+    def get_remote(self, ref: RemoteRef) -> RemoteItem | None:
+        """One object as the service reports it (cost, usage, creator, times, per-circuit detail), or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """What a cancel of many objects in one call did: the ones it cancelled, and why others were not."""
+
+    cancelled: tuple[Observation, ...]
+    errors: Mapping[str, str]
+
+
+@runtime_checkable
+class CancelsWhere(Protocol):
+    """Cancels the jobs of a batch that match a selection, in one call."""
+
+    def cancel_where(self, batch: RemoteRef, selection: Selection) -> Cancelled:
+        """Cancel the batch's jobs the selection picks (the service cancels only those not yet running)."""
+        ...
+
+
+@runtime_checkable
+class CancelsMany(Protocol):
+    """Cancels many batches in one call."""
+
+    def cancel_many(self, refs: Sequence[RemoteRef]) -> Cancelled:
+        """Cancel every batch named; the answer says which could not be and why."""
+        ...
+
+
+@runtime_checkable
+class CircuitResults(Protocol):
+    """Reports one circuit of a multi-circuit job, with its counts as soon as that circuit has them."""
+
+    def circuit(self, ref: RemoteRef, index: int) -> tuple[Observation, Result | None]:
+        """Circuit `index` now (its status; the whole job's in detail["job"]), and its counts once it completed."""
         ...
 
 

@@ -135,6 +135,10 @@ class Store(Protocol):
         """A stored target description by digest."""
         ...
 
+    def latest_snapshot(self, target: str) -> dict[str, Any] | None:
+        """The most recent stored description of a target (what `targets --describe --offline` shows)."""
+        ...
+
     def tracked(self, *, skip_statuses: Collection[str] = ()) -> list[dict[str, Any]]:
         """Current generations with a remote id: what refresh and wait look at."""
         ...

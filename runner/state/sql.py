@@ -127,6 +127,15 @@ class SqlStore:
         row = self.conn.execute("SELECT * FROM target_snapshots WHERE digest = ?", (key,)).fetchone()
         return decode(dict(row), "body") if row else None
 
+    def latest_snapshot(self, target: str) -> dict[str, Any] | None:
+        """The target's most recently stored description (a content stored before keeps its first capture time)."""
+        if self.format_version < 2:
+            return None
+        row = self.conn.execute(
+            "SELECT * FROM target_snapshots WHERE target = ? ORDER BY captured_at DESC, digest LIMIT 1", (target,)
+        ).fetchone()
+        return decode(dict(row), "body") if row else None
+
     def apply_row(self, run_id: int) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM applies WHERE id = ?", (run_id,)).fetchone()
         return decode(dict(row), "versions", "summary") if row else None

@@ -167,7 +167,7 @@ class Txn:
         self._x(
             "UPDATE resources SET status = ?, remote_id = ?, detail = ?, updated_at = ?, serial = ? "
             "WHERE address = ? AND generation = ?",
-            (obs.status, obs.remote_id, dumps(dict(obs.detail)), self.now, self.serial, address, generation),
+            (obs.status, obs.remote_id, dumps(stored_detail(obs)), self.now, self.serial, address, generation),
         )
         self._x(
             "UPDATE generations SET status = ?, remote_id = ?, submitted_at = ?, finished_at = ?, "
@@ -234,7 +234,7 @@ class Txn:
         finished = self.now if obs.status in TERMINAL else None
         self._x(
             "UPDATE resources SET status = ?, detail = ?, updated_at = ?, serial = ? WHERE address = ?",
-            (obs.status, dumps(dict(obs.detail)), self.now, self.serial, address),
+            (obs.status, dumps(stored_detail(obs)), self.now, self.serial, address),
         )
         self._x(
             "UPDATE generations SET status = ?, finished_at = COALESCE(finished_at, ?), serial = ? "
@@ -320,3 +320,8 @@ class Txn:
     def close_stale_send(self, stale_id: int, reason: str) -> None:
         """Stop looking for duplicates of a stale send: its holder is gone, or long enough has passed."""
         self._x("UPDATE stale_sends SET closed_at = ?, closed_reason = ? WHERE id = ?", (self.now, reason, stale_id))
+
+
+def stored_detail(obs: Observation) -> dict[str, Any]:
+    """What is kept of an observation besides its status: its detail, and the provider's own status word."""
+    return {**obs.detail, "raw_status": obs.raw_status} if obs.raw_status else dict(obs.detail)

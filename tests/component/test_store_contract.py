@@ -91,6 +91,7 @@ def test_every_reader_after_every_writer(location: str) -> None:
         described = st.snapshot_of(key)
         assert described is not None and described["body"] == {"qubits": 20}
         assert st.snapshot_of("nope") is None
+        assert st.latest_snapshot("sim") == described and st.latest_snapshot("nope") is None
         assert st.tracked() == []  # generation 2 has no remote id yet
         (intent,) = st.open_intents()
         assert (intent["token"], intent["detail"]) == ("tok-a2", {"why": "unreachable", "verdict": "unknown"})

@@ -8,10 +8,11 @@ import uuid
 import pytest
 
 from runner.domain.model import Attrs
+from runner.domain.query import Query
 from runner.domain.remote import Observation, RemoteRef
 from runner.domain.vocabulary import CANCELLED, FAILED, SUCCEEDED, TERMINAL, Kind
 from runner.errors import ProviderError
-from runner.providers.base import Closes, Updates
+from runner.providers.base import Closes, Lists, Updates
 
 from .conftest import NAMES
 from .harness import Harness
@@ -96,6 +97,20 @@ def test_update_tags_in_place_and_read_them_back(harness: Harness) -> None:
     provider.update(ref, Attrs(("a", "b")))
     (seen,) = provider.observe([ref])
     assert seen.detail.get("tags") == ["a", "b"]
+
+
+def test_what_it_creates_its_listing_shows_and_reads_back(harness: Harness) -> None:
+    provider = harness.provider()
+    if not isinstance(provider, Lists):
+        pytest.skip(f"{harness.name}: nothing outlives the process, so there is nothing to list")
+    sub = harness.unit(token(), tags=("listed",))
+    created = provider.create(sub)
+    found = provider.list_remote(Query("batches" if sub.kind == "batch" else "jobs", limit=None))
+    assert created.remote_id in [i.remote_id for i in found.items]
+    assert found.requests >= 1
+    item = provider.get_remote(RemoteRef(sub.kind, created.remote_id))
+    assert item is not None and item.remote_id == created.remote_id and item.kind == sub.kind
+    assert provider.get_remote(RemoteRef(sub.kind, str(uuid.uuid4()))) is None
 
 
 # Azure's run takes over 10 s alone (more requests per create, each one a chance for an injected fault).

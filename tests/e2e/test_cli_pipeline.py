@@ -127,7 +127,7 @@ def test_state_file_is_private_and_results_export(examples: Path, cli: Callable[
     assert csv_text[1].startswith("job.rotation[theta=0.0],0.0,0,0,1000,1.0,1000,1,local-")
     assert csv_text[1].endswith(",local.aer")  # the backend the job ran on, as the provider names it
     rows = json.loads(cli("status", "-m", QUICK, "--json").out)
-    assert set(rows[0]) == {"address", "kind", "status", "generation", "remote_id", "updated"}
+    assert set(rows[0]) == {"address", "kind", "status", "raw_status", "parent", "generation", "remote_id", "updated"}
     assert {r["status"] for r in rows} == {"succeeded"}
 
 

@@ -1,8 +1,10 @@
 """How an emulated Superstaq job's circuits move through their statuses.
 
 awaiting_simulation (simulators) or pending (QPUs) -> after faults.queue_delay, simulating or
-running -> after faults.run_time, completed with counts, or failed. Circuits wider than the target
-fail at submission, so tests see the failure at once; a circuit cancelled meanwhile stays cancelled.
+running -> completed with counts, or failed. The circuits of a job run one after another, each
+taking faults.run_time, so circuit 0 has its counts while the later ones still run (what a
+per-circuit wait sees). Circuits wider than the target fail at submission, so tests see the failure
+at once; a circuit cancelled meanwhile stays cancelled.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ class Lifecycle:
             todo = [i for i, c in enumerate(job.circuits) if c.status in QUEUED]
             for i in todo:
                 job.circuits[i].move(ACTIVE[0] if job.circuits[i].status == QUEUED[0] else ACTIVE[1])
-        outcomes = {i: self._outcome(job, i) for i in todo}
-        em.scheduler.later(em.faults.run_time, partial(self._finish, job_id, outcomes))
+        # one circuit after another, each taking run_time: the first has counts while the others still run
+        for k, i in enumerate(todo):
+            em.scheduler.later(em.faults.run_time * (k + 1), partial(self._finish, job_id, {i: self._outcome(job, i)}))
 
     def _outcome(self, job: JobRecord, index: int) -> Outcome:
         if job.fail:

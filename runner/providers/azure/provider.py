@@ -28,6 +28,7 @@ from typing import Any
 
 from runner.domain import token
 from runner.domain.model import Attrs, Target
+from runner.domain.query import Listing, Query, RemoteItem
 from runner.domain.remote import Observation, RemoteRef, Result
 from runner.domain.vocabulary import SUCCEEDED
 from runner.errors import NotFoundError, ProviderError, RejectedError
@@ -272,6 +273,19 @@ class AzureProvider:
                         Observation(obs.remote_id, obs.status, obs.raw_status, {**obs.detail, "name": item.get("name")})
                     )
         return found
+
+    def list_remote(self, query: Query) -> Listing:
+        """Jobs or sessions on this target (or the jobs of one session), filtered and paged by the service."""
+        from runner.providers.azure import listing
+
+        return listing.listing(self.api, query, self.target.target)
+
+    def get_remote(self, ref: RemoteRef) -> RemoteItem | None:
+        """A job or session as the workspace reports it now (cost, usage, creator, times where it sends them)."""
+        from runner.providers.azure import listing
+
+        found = self.api.get(f"/{'sessions' if ref.kind == 'session' else 'jobs'}/{ref.remote_id}")
+        return listing.item(found) if found is not None else None
 
     def result(self, ref: RemoteRef) -> Result | None:
         from runner.providers.azure.models import JobDetails, parse

@@ -16,14 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runner.domain.model import Attrs, Target
+from runner.domain.query import Listing, Query, RemoteItem, Selection
 from runner.domain.remote import Observation, RemoteRef, Result
-from runner.errors import NotFoundError, RejectedError, TransientError
-from runner.providers.base import Context, ProviderSpec, Submission
+from runner.errors import NotFoundError, RejectedError, TransientError, UsageError
+from runner.providers.base import Cancelled, Context, ProviderSpec, Submission
+from runner.providers.pasqal import listing
 from runner.providers.pasqal.api import Page, PasqalApi, describe, query
 from runner.providers.pasqal.auth import token_source
 from runner.providers.pasqal.wire import (
     TOKEN_TAG,
-    JobCancellation,
     added,
     batch_observation,
     job_body,
@@ -363,15 +364,57 @@ class PasqalProvider:
                 return current  # closed already (by another run, or it was cancelled)
             raise
 
-    def cancel_jobs(self, batch: RemoteRef, filters: Mapping[str, Any]) -> JobCancellation:
+    def cancel_jobs(self, batch: RemoteRef, filters: Mapping[str, Any]) -> Cancelled:
         """Cancel the pending jobs of a batch that match filters (id, min_runs, max_runs, start_date, end_date)."""
         data = self.api.call(
             "PATCH", f"/api/v2/batches/{batch.remote_id}/cancel/jobs", params=query(filters), safe=True
         )
-        return JobCancellation(
+        return Cancelled(
             tuple(job_observation(j) for j in data.get("jobs") or []),
             {str(k): str(v) for k, v in (data.get("errors") or {}).items()},
         )
+
+    def cancel_where(self, batch: RemoteRef, selection: Selection) -> Cancelled:
+        """One call cancels the batch's jobs the selection picks (CancelJobFilters: the API cancels pending ones).
+
+        CancelJobFilters has no status: only pending jobs can be cancelled, so `status=PENDING` is what the
+        call does anyway and any other status is refused before anything is sent.
+        """
+        other = [s for s in selection.statuses if s != "PENDING"]
+        if other:
+            raise UsageError(
+                f"Pasqal cancels only pending jobs (its cancel filter has no status): drop status={','.join(other)}"
+            )
+        filters = {k: v for k, v in selection.as_filters().items() if k != "status"}
+        return self.cancel_jobs(batch, filters)
+
+    def cancel_many(self, refs: Sequence[RemoteRef]) -> Cancelled:
+        """Cancel many batches in one call (PATCH /api/v1/batches/cancel), each reported with its jobs."""
+        ids = [r.remote_id for r in refs if r.kind == "batch"]
+        if len(ids) != len(refs):
+            raise RejectedError("pasqal cancels many batches in one call, not jobs or workloads")
+        data = self.api.call("PATCH", "/api/v1/batches/cancel", body={"batch_ids": ids}, safe=True)
+        done = tuple(self._with_jobs(b) for b in data.get("batches") or [])
+        return Cancelled(done, {str(k): str(v) for k, v in (data.get("errors") or {}).items()})
+
+    def list_remote(self, query: Query) -> Listing:
+        """Batches on this device type, or jobs (of one batch with --in), filtered and paged by the API."""
+        return listing.listing(self.api, query, self._project(), self.target.target)
+
+    def get_remote(self, ref: RemoteRef) -> RemoteItem | None:
+        """A batch, job or workload as the API reports it now."""
+        paths = {"batch": "/api/v2/batches/", "batch_job": "/api/v2/jobs/", "workload": "/api/v2/workloads/"}
+        if ref.kind not in paths:
+            return None
+        try:
+            raw = self.api.call("GET", paths[ref.kind] + ref.remote_id)
+        except NotFoundError:
+            return None
+        if ref.kind == "batch":
+            return listing.batch_item(raw)
+        if ref.kind == "batch_job":
+            return listing.job_item(raw)
+        return listing.workload_item(raw)
 
     def rebatch(self, batch: RemoteRef, filters: Mapping[str, Any]) -> Observation:
         """A new batch with copies of the matching jobs (id, status, min_runs, ...); both carry parent_id."""

@@ -12,7 +12,6 @@ the register, "1" meaning the atom was measured excited. Qiskit's counts read th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from runner.domain.remote import Observation, Result
@@ -39,14 +38,6 @@ JOB_STATUS: dict[str, Status] = {
     "CANCELING": RUNNING,
 }
 TOKEN_TAG = "runner-token:"
-
-
-@dataclass(frozen=True)
-class JobCancellation:
-    """What cancel_jobs did: the jobs it cancelled and, per job id, why others were not."""
-
-    cancelled: tuple[Observation, ...]
-    errors: Mapping[str, str]
 
 
 def status_of(raw: str, table: Mapping[str, Status]) -> Status:

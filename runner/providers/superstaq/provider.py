@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from runner.domain.model import Target
+from runner.domain.query import Listing, Query, RemoteItem
 from runner.domain.remote import Observation, RemoteRef, Result
 from runner.domain.vocabulary import FAILED, PENDING, SUCCEEDED, UNKNOWN
 from runner.errors import RejectedError, TransientError
@@ -42,7 +43,8 @@ from runner.providers import credentials
 from runner.providers.base import Context, ProviderSpec, Submission
 from runner.providers.superstaq.v2 import V2
 from runner.providers.superstaq.v3 import V3
-from runner.providers.superstaq.wire import Dialect, JobRequest, JobView, observation, result
+from runner.providers.superstaq.v3 import query as v3_query
+from runner.providers.superstaq.wire import Dialect, JobRequest, JobView, circuit_result, observation, result
 
 if TYPE_CHECKING:
     import httpx
@@ -219,6 +221,42 @@ class SuperstaqProvider:
             obs = observation(seen, self.dialect.table)
             found.append(Observation(obs.remote_id, obs.status, obs.raw_status, {**obs.detail, "name": name}))
         return found
+
+    def list_remote(self, query: Query) -> Listing:
+        """Jobs on this target through the v0.3.0 JobQuery (a v0.2.0 target asks the same service's v0.3.0 API)."""
+        from runner.providers.superstaq import listing
+
+        v2 = isinstance(self.dialect, V2)
+        base = self.dialect.v3_base if isinstance(self.dialect, V2) else ""
+        return listing.listing(self.http, query, self.target.target, base=base, v2_ids=v2)
+
+    def get_remote(self, ref: RemoteRef) -> RemoteItem | None:
+        """A job as the service reports it now: overall status, and each circuit's status, message and compiled form."""
+        from runner.providers.superstaq import listing
+
+        if isinstance(self.dialect, V2):
+            view = self.dialect.fetch(self.http, [ref.remote_id]).get(ref.remote_id)
+            return listing.from_view(view, self.dialect.table) if view is not None else None
+        found = v3_query(self.http, {"job_id": [ref.remote_id]}).get(ref.remote_id)
+        return listing.item(ref.remote_id, found) if isinstance(found, dict) else None
+
+    def circuit(self, ref: RemoteRef, index: int) -> tuple[Observation, Result | None]:
+        """Circuit `index` now (the job's status in detail["job"]), and its counts once it completed."""
+        view = self.dialect.fetch(self.http, [ref.remote_id]).get(ref.remote_id)
+        if view is None:
+            return Observation(ref.remote_id, UNKNOWN, "", {"missing": True}), None
+        if not 0 <= index < len(view.circuits):
+            raise RejectedError(f"job {ref.remote_id} has {len(view.circuits)} circuit(s); there is no index {index}")
+        job = observation(view, self.dialect.table)
+        one = observation(JobView(view.remote_id, view.target, (view.circuits[index],)), self.dialect.table)
+        detail = {
+            **one.detail,
+            "job": {"status": job.status, "raw_status": job.raw_status},
+            "statuses": job.detail["statuses"],
+        }
+        data = {"provider": "superstaq", "api_version": self.version, "target": view.target}
+        counts = circuit_result(view, index, self.dialect.table, data)
+        return Observation(ref.remote_id, one.status, one.raw_status, detail), counts
 
     def cancel(self, ref: RemoteRef) -> Observation:
         return self.cancel_index(ref, None)

@@ -131,6 +131,18 @@ def result(view: JobView, table: Mapping[str, tuple[int, Status]], data: Mapping
     return Result(counts=counts, shots=int(total), data={**data, **extra})
 
 
+def circuit_result(
+    view: JobView, index: int, table: Mapping[str, tuple[int, Status]], data: Mapping[str, Any]
+) -> Result | None:
+    """Circuit `index`'s counts as soon as that circuit completed, whatever the others are doing."""
+    c = view.circuits[index]
+    if table.get(c.status, (UNKNOWN_RANK, UNKNOWN))[1] != SUCCEEDED or c.counts is None:
+        return None
+    counts = runner_counts(c.counts, circuit_layout(c.qpy), f"job {view.remote_id} circuit {index}")
+    extra = {"index": index, "statuses": [x.status for x in view.circuits]}
+    return Result(counts=(counts,), shots=int(c.shots or sum(counts.values())), data={**data, **extra})
+
+
 @dataclass(frozen=True)
 class Layout:
     """A circuit's classical bits: how many, which ones a measurement writes, and the register sizes."""
