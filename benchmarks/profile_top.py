@@ -1,7 +1,7 @@
 """Summarise a py-spy raw (folded) profile: the functions with the most samples, inclusive and self.
 
-    py-spy record -r 200 -f raw -o prof.raw -- python -m runner apply m.yaml --yes
-    python benchmarks/profile_top.py prof.raw [--top 25] [--match runner/]
+py-spy record -r 200 -f raw -o prof.raw -- python -m runner apply m.yaml --yes
+python benchmarks/profile_top.py prof.raw [--top 25] [--match runner/]
 """
 
 from __future__ import annotations

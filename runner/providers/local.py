@@ -23,6 +23,7 @@ from runner.errors import RejectedError
 from runner.providers.base import Context, ProviderSpec, Submission
 
 if TYPE_CHECKING:
+    from runner.providers.localdask import Cluster
     from runner.quantum.simulator import SimJob
 
 Output = dict[str, Any]  # one circuit's outcome as the simulator reports it
@@ -61,6 +62,12 @@ def check_target(target: Target) -> list[tuple[tuple[str | int, ...], str]]:
     workers = target.options.get("workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         found.append((("options", "workers"), f"workers must be a whole number >= 1 (got {workers!r})"))
+    if "dask" in target.options:
+        from runner.providers import localdask
+
+        found.extend(localdask.check(target.options["dask"]))
+        if "workers" in target.options:
+            found.append((("options",), "give either workers (processes here) or dask (a cluster), not both"))
     return found
 
 
@@ -79,6 +86,11 @@ class LocalProvider:
         warm()  # see simulator.warm: never let the first qiskit import happen on a worker thread
         self.method = str(target.options.get("method", "automatic"))
         self.workers = int(target.options.get("workers", 1))
+        self.cluster: Cluster | None = None
+        if "dask" in target.options:
+            from runner.providers.localdask import Cluster
+
+            self.cluster = Cluster(target.options["dask"])
         self._pool: Executor | None = None
         self._lock = threading.Lock()
         self._inline = threading.Lock()
@@ -134,6 +146,8 @@ class LocalProvider:
         return 0  # in-process: no service to ask
 
     def shutdown(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -148,7 +162,9 @@ class LocalProvider:
 
         jobs = [job for sub in subs for job in sim_jobs(sub, self.method)]
         pool = self._executor()
-        if pool is None:
+        if self.cluster is not None:
+            flat = self.cluster.run_many(jobs)
+        elif pool is None:
             with self._inline:  # Aer already uses every core: concurrent in-process runs only contend
                 flat = run_many(jobs)
         else:

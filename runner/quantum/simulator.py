@@ -26,7 +26,7 @@ from typing import Any
 from runner.quantum.qasm import parse
 
 ENGINE = "qiskit-aer"
-SAMPLED_QUBITS = 16  # above this, a probability table costs more than Aer sampling shots itself
+SAMPLED_QUBITS = 12  # above this, a probability vector (2^n per point) costs more than Aer sampling shots
 SAMPLED_METHODS = frozenset({"automatic", "statevector", "density_matrix", "matrix_product_state"})
 _PASSIVE = frozenset({"barrier", "delay", "id"})
 Output = dict[str, Any]
@@ -50,6 +50,7 @@ class Sampling:
 
     probe: Any  # the transpiled circuit without its measurements, saving the measured qubits' probabilities
     clbit_of: tuple[tuple[int, int], ...]  # (clbit, position of its qubit among the probed ones)
+    direct: bool  # clbit i holds probed qubit i, for every i: an outcome is its own clbit value
     num_clbits: int
     sizes: tuple[int, ...]  # classical register sizes in declaration order
 
@@ -83,7 +84,7 @@ def _shape(text: str, include_dir: str | None, method: str) -> Shape:
 
 def _sampling(circuit: Any) -> Sampling | None:
     """The sampling plan of a circuit whose measurements all come at the end (None for any other)."""
-    import qiskit_aer.library  # noqa: F401  (adds save_probabilities_dict to QuantumCircuit)
+    import qiskit_aer.library  # noqa: F401  (adds save_probabilities to QuantumCircuit)
     from qiskit.circuit import Gate
 
     if [b for r in circuit.cregs for b in r] != list(circuit.clbits):
@@ -107,10 +108,11 @@ def _sampling(circuit: Any) -> Sampling | None:
     probed = sorted(set(measured.values()))
     if not measured or len(probed) > SAMPLED_QUBITS:
         return None
-    probe.save_probabilities_dict(probed)
+    probe.save_probabilities(probed)
     where = {q: i for i, q in enumerate(probed)}
     clbit_of = tuple((c, where[q]) for c, q in sorted(measured.items()))
-    return Sampling(probe, clbit_of, circuit.num_clbits, tuple(r.size for r in circuit.cregs))
+    direct = len(clbit_of) == len(probed) == circuit.num_clbits and all(c == p for c, p in clbit_of)
+    return Sampling(probe, clbit_of, direct, circuit.num_clbits, tuple(r.size for r in circuit.cregs))
 
 
 def warm(aer: bool = True) -> None:
@@ -202,43 +204,53 @@ def _run_sampled(shape: Shape, jobs: Sequence[SimJob]) -> list[Output]:
     result = _backend(jobs[0].method).run(plan.probe, **run_options).result()
     if not result.success:
         raise RuntimeError(str(result.status))
-    tables = {pt: _table(result.data(k)["probabilities"]) for k, pt in enumerate(points)}
+    tables = {pt: _weights(result.data(k)["probabilities"]) for k, pt in enumerate(points)}
     method = result.results[0].metadata.get("method", jobs[0].method)
-    finished = time.perf_counter()
-    share = (finished - prepared) / len(jobs)
+    share = ((prepared - started) / len(jobs), (time.perf_counter() - prepared) / len(jobs))
     out = []
     for job in jobs:
-        outcomes, weights = tables[tuple(float(job.params[n]) for n in names)]
+        drawing = time.perf_counter()
+        weights = tables[tuple(float(job.params[n]) for n in names)]
         drawn = np.random.Generator(np.random.PCG64(job.seed)).multinomial(job.shots, weights)
-        counts = {_key(plan, int(outcomes[k])): int(n) for k, n in enumerate(drawn) if n}
-        out.append(
-            _output(job, dict(sorted(counts.items())), method, prepared - started, share, shape, "probabilities")
-        )
+        hit = np.flatnonzero(drawn)
+        keys = _keys(plan, hit)
+        counts = dict(sorted(zip(keys, drawn[hit].tolist(), strict=True)))
+        spent = share[1] + time.perf_counter() - drawing  # this job's share of the Aer call, and its own draws
+        out.append(_output(job, counts, method, share[0], spent, shape, "probabilities"))
     return out
 
 
-def _table(probabilities: Mapping[Any, float]) -> tuple[Any, Any]:
-    """Outcomes in increasing order and their weights, rounded and normalised.
+def _weights(probabilities: Any) -> Any:
+    """The probability vector rounded and normalised.
 
     Rounded to 12 digits first: Aer's sums can differ in the last bits with the number of threads
     an experiment gets (its reductions are parallel from 14 qubits), and a job's counts must not.
     """
     import numpy as np
 
-    lookup = {int(k, 16) if isinstance(k, str) else int(k): float(v) for k, v in probabilities.items()}
-    outcomes = sorted(lookup)
-    weights = np.round(np.array([max(0.0, lookup[o]) for o in outcomes]), 12)
-    return np.array(outcomes), weights / weights.sum()
+    weights = np.clip(np.round(np.asarray(probabilities, dtype=float), 12), 0.0, None)
+    return weights / weights.sum()
 
 
-def _key(plan: Sampling, outcome: int) -> str:
-    """qiskit's counts key: classical registers last-declared first, each from its highest bit, spaced."""
-    value = 0
-    for clbit, position in plan.clbit_of:
-        value |= ((outcome >> position) & 1) << clbit
-    bits = format(value, f"0{plan.num_clbits}b")
-    parts, end = [], plan.num_clbits
-    for size in plan.sizes:
+def _keys(plan: Sampling, outcomes: Any) -> list[str]:
+    """qiskit's counts keys: classical registers last-declared first, each from its highest bit, spaced."""
+    import numpy as np
+
+    if plan.direct:
+        values = outcomes
+    else:
+        values = np.zeros_like(outcomes)
+        for clbit, position in plan.clbit_of:
+            values |= ((outcomes >> position) & 1) << clbit
+    width = f"0{plan.num_clbits}b"
+    if len(plan.sizes) == 1:
+        return [format(v, width) for v in values.tolist()]
+    return [_spaced(format(v, width), plan.sizes) for v in values.tolist()]
+
+
+def _spaced(bits: str, sizes: Sequence[int]) -> str:
+    parts, end = [], len(bits)
+    for size in sizes:
         parts.append(bits[end - size : end])
         end -= size
     return " ".join(reversed(parts))
