@@ -74,7 +74,7 @@ class Cluster:
                 raise RunnerError(f"cannot reach the Dask scheduler at {self.setting}: {exc}") from None
         workers = int(self.setting.get("workers", 1))
         self._cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0", host="127.0.0.1"
         )
         return distributed.Client(self._cluster)
 
