@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -206,3 +209,23 @@ def test_a_separately_started_scheduler_and_worker(
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=30)
+
+
+def test_the_big_sweeps_guide_walkthrough_runs(
+    examples: Path, cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "big-sweeps.md").read_text()
+    block = text.split("<!-- tested:", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    monkeypatch.chdir(examples.parent)
+    outputs = []
+    for line in lines:
+        ran = cli(*shlex.split(line)[1:])
+        assert ran.code == 0, (line, ran.out, ran.err)
+        outputs.append(ran.out)
+    assert len(lines) == 3
+    assert outputs[1].splitlines()[0].startswith("address,a,b,circuit,outcome,count,probability")
+    assert len({row[0] for row in list(csv.reader(io.StringIO(outputs[1])))[1:]}) == 400
+    assert "No changes." in outputs[2]
