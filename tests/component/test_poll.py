@@ -152,3 +152,34 @@ def test_results_are_fetched_in_parallel_within_the_per_target_limit(
     fetched = len(deadlines)
     poller.cycle()  # only the one that failed is asked for again: the others are kept in the state
     assert (fetched, len(deadlines)) == (40, 41)
+
+
+LIGHT = """
+import sys
+from runner.domain.model import Target
+from runner.providers import make
+from runner.providers.base import Context
+import runner.app.inspect, runner.app.operate, runner.operate.poll  # what refresh, wait and status load
+ws = {"subscription_id": "00000000-0000-0000-0000-000000000001", "resource_group": "rg", "name": "ws",
+      "location": "eastus"}
+env = {"AZURE_QUANTUM_API_KEY": "k", "SUPERSTAQ_API_KEY": "k", "PASQAL_TOKEN": "t"}
+targets = [
+    Target("az", "azure", "ionq.simulator", {}, {"endpoint": "http://127.0.0.1:9", "workspace": ws,
+           "credentials": {"api_key_env": "AZURE_QUANTUM_API_KEY"}}),
+    Target("ss", "superstaq", "ss_unconstrained_simulator", {}, {"endpoint": "http://127.0.0.1:9",
+           "credentials": {"api_key_env": "SUPERSTAQ_API_KEY"}}),
+    Target("pq", "pasqal", "EMU_FREE", {}, {"endpoint": "http://127.0.0.1:9/core",
+           "project_id": "00000000-0000-0000-0000-0000000000aa", "credentials": {"token_env": "PASQAL_TOKEN"}}),
+]
+for target in targets:
+    make(target, Context(env, ".")).shutdown()
+print(sorted({m.split(".")[0] for m in sys.modules} & {"qiskit", "qiskit_aer", "numpy", "pulser"}))
+"""
+
+
+def test_building_a_rest_provider_imports_no_simulator() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", LIGHT], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
