@@ -228,8 +228,8 @@ def startup(work: Path, quick: bool) -> list[Row]:
 
 
 # P6 -------------------------------------------------------------------------------------------
-def _outside(folder: Path, state: str, wall: float) -> tuple[float, float, float]:
-    """Seconds of an apply outside simulation and state writes: (outside, simulation, writes)."""
+def _parts(folder: Path, state: str) -> tuple[float, float]:
+    """Seconds an apply spent simulating (the jobs' own timings, summed) and writing the state (its summary)."""
     conn = sqlite3.connect(folder / state)
     try:
         summary = json.loads(conn.execute("SELECT summary FROM applies ORDER BY id DESC LIMIT 1").fetchone()[0])
@@ -239,8 +239,7 @@ def _outside(folder: Path, state: str, wall: float) -> tuple[float, float, float
             sim += float(timing.get("prepare_s", 0)) + float(timing.get("run_s", 0))
     finally:
         conn.close()
-    writes = float(summary["state_writes"]["seconds"])
-    return wall - sim - writes, sim, writes
+    return sim, float(summary["state_writes"]["seconds"])
 
 
 def big(work: Path, quick: bool) -> list[Row]:
@@ -270,19 +269,22 @@ def big(work: Path, quick: bool) -> list[Row]:
     parts = {}
     for n, where in ((jobs // 10, small), (jobs, folder)):
         wall = _seconds(_runner("apply", "m.yaml", "--yes", "--state", "applied.db"), where)
-        parts[n] = (wall, *_outside(where, "applied.db", wall))
+        start = _seconds(_runner("validate", "m.yaml"), where)  # what does not grow with N: start-up, imports
+        parts[n] = (wall, start, *_parts(where, "applied.db"))
     (n1, p1), (n2, p2) = sorted(parts.items())
-    growth = (p2[1] / n2) / (p1[1] / n1)
+    per1, per2 = (p1[0] - p1[1]) / n1, (p2[0] - p2[1]) / n2
     rows.append(
         {
             "id": "P6",
-            "what": f"apply of {n1} and {n2} local jobs: time outside simulation and state writes, per job",
-            "figure": f"{1e6 * p2[1] / n2:.0f} us/job at {n2} ({p2[0]:.1f} s whole, {p2[2]:.1f} s simulating, "
-            f"{p2[3]:.1f} s writing)",
-            "baseline": f"{1e6 * p1[1] / n1:.0f} us/job at {n1} ({p1[0]:.1f} s whole)",
-            "ratio": f"{growth:.2f}",
+            "what": f"apply of {n1} and {n2} local jobs (fresh state): whole process per job",
+            "figure": f"{1e6 * per2:.0f} us/job at {n2} ({p2[0]:.1f} s: {p2[2]:.1f} s simulating, "
+            f"{p2[3]:.1f} s writing the state, overlapped)",
+            "baseline": f"{1e6 * per1:.0f} us/job at {n1} ({p1[0]:.1f} s)",
+            "ratio": f"{per2 / per1:.2f}",
             "target": "linear: per-job ratio <= 1.2",
-            "met": growth <= 1.2,
+            "met": per2 <= 1.2 * per1,
+            "note": "per job after the fixed start-up (a validate of the same manifest); simulation runs on a "
+            "worker thread while the main thread writes, so the whole is held to linear, which bounds every step",
         }
     )
     return rows
@@ -349,3 +351,57 @@ def per_job_plan(one: Path, folder: Path, repeat: int) -> float:
     cmd += [str(folder / "m.yaml"), str(folder / "state.db"), str(repeat)]
     done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
+
+
+# D1: Dask (issue 14) ----------------------------------------------------------------------------------
+def twelve_qubits() -> str:
+    """A 12-qubit circuit of four layers of rotations and entangling gates, inputs a and b."""
+    lines = ["OPENQASM 3.0;", 'include "stdgates.inc";', "input float a;", "input float b;", "qubit[12] q;"]
+    lines.append("bit[12] c;")
+    for layer in range(4):
+        lines += [f"rx(a) q[{i}];" if (i + layer) % 2 else f"ry(b) q[{i}];" for i in range(12)]
+        lines += [f"cx q[{i}], q[{i + 1}];" for i in range(layer % 2, 11, 2)]
+    return "\n".join([*lines, "c = measure q;"]) + "\n"
+
+
+def _digests(state: Path) -> dict[str, str]:
+    conn = sqlite3.connect(state)
+    try:
+        return dict(conn.execute("SELECT address, digest FROM results").fetchall())
+    finally:
+        conn.close()
+
+
+def dask(work: Path, quick: bool) -> list[Row]:
+    """A 2,000-circuit sweep of 12-qubit circuits in-process against a 2-worker LocalCluster, same counts."""
+    points = 400 if quick else 2_000
+    folders = {}
+    for name, options in (("here", "{}"), ("cluster", "{dask: {workers: 2}}")):
+        folder = work / f"d1-{name}"
+        folder.mkdir(parents=True)
+        (folder / "p.qasm").write_text(twelve_qubits())
+        (folder / "m.yaml").write_text(
+            f"version: 1\nproject: d1\nmax_jobs: {points}\ndefaults: {{shots: 1000}}\ntargets:\n"
+            f"  sim: {{provider: local, options: {options}}}\njobs:\n  s:\n    target: sim\n    program: p.qasm\n"
+            f"    matrix:\n      a: [{', '.join(_values(points // 50))}]\n      b: [{', '.join(_values(50))}]\n"
+        )
+        folders[name] = folder
+    times: dict[str, list[float]] = {"here": [], "cluster": []}
+    for i in range(1 if quick else 3):
+        for name, folder in folders.items():
+            times[name].append(_seconds(_runner("apply", "m.yaml", "--yes", "--state", f"s{i}.db"), folder))
+    same = _digests(folders["here"] / "s0.db") == _digests(folders["cluster"] / "s0.db")
+    here, cluster = statistics.median(times["here"]), statistics.median(times["cluster"])
+    return [
+        {
+            "id": "D1",
+            "what": f"apply of a {points}-point sweep of a 12-qubit circuit (1000 shots) on a 2-worker LocalCluster",
+            "figure": f"{cluster:.2f} s",
+            "baseline": f"{here:.2f} s (in-process)",
+            "ratio": f"{cluster / here:.2f}x",
+            "target": "counts bit-identical",
+            "met": same,
+            "note": "one machine of 2 cores: the cluster adds worker start-up, pickling and each worker's imports "
+            "to the same compute; see docs/big-sweeps.md for how chunking and transfer scale on a real cluster",
+        }
+    ]

@@ -27,12 +27,15 @@ SDK = {"azure": "azure-quantum", "superstaq": "general-superstaq", "pasqal": "pa
 
 def _seconds(cmd: list[str], cwd: Path) -> float:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONFAULTHANDLER"] = "1"  # a crash in a child shows its stack
     env.update(setup.KEYS)
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 2):
-        raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}:\n{(done.stdout + done.stderr)[-2000:]}")
+        kept = cwd / f"failed-{int(time.time())}.log"
+        kept.write_text(done.stdout + done.stderr)
+        raise SystemExit(f"{' '.join(cmd)} exited {done.returncode} (output in {kept}):\n{done.stderr[:3000]}")
     return seconds
 
 

@@ -15,6 +15,7 @@ status the provider reports but runner does not know is surfaced and not waited 
 from __future__ import annotations
 
 import contextvars
+import functools
 import random
 import threading
 import time
@@ -151,31 +152,48 @@ class Poller:
                 ref = RemoteRef(row["kind"], row["remote_id"], row["parent_remote_id"])
                 return providers[row["target"]].result(ref)
 
+        # Each target's first result is fetched here, on this thread: reading results may import what the
+        # provider parses them with (Superstaq's reads the circuit with qiskit), and qiskit first imported on
+        # a short-lived worker thread crashed the process (seen with qiskit 2.6 in `runner wait`).
+        firsts = {row["target"]: row for row in reversed(rows)}
         arrived: list[tuple[Row, Result]] = []
-        oldest = 0.0
-        with ThreadPoolExecutor(min(self.parallelism, len(rows)), thread_name_prefix="runner-results") as workers:
+        for row in firsts.values():
+            self._take(row, functools.partial(fetch, row), arrived, report)
+        rest = [row for row in rows if firsts[row["target"]] is not row]
+        if not rest:
+            self._keep(arrived)
+            return
+        oldest = time.monotonic()
+        with ThreadPoolExecutor(min(self.parallelism, len(rest)), thread_name_prefix="runner-results") as workers:
             # each call runs in a copy of this context, so wait's deadline bounds the workers' requests too
             inflight: dict[Future[Result | None], Row] = {
-                workers.submit(contextvars.copy_context().run, fetch, row): row for row in rows
+                workers.submit(contextvars.copy_context().run, fetch, row): row for row in rest
             }
             while inflight:
                 timeout = None if not arrived else max(0.0, oldest + FLUSH_EVERY_S - time.monotonic())
                 done, _ = wait_for(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
                     row = inflight.pop(future)
-                    try:
-                        result = future.result()
-                    except ProviderError as exc:
-                        report.errors.append(f"{row['address']}: results: {exc.message}")
-                        continue
-                    if result is not None:
-                        oldest = oldest if arrived else time.monotonic()
-                        arrived.append((row, result))
+                    oldest = oldest if arrived else time.monotonic()
+                    self._take(row, future.result, arrived, report)
                 if arrived and (not inflight or len(arrived) >= FLUSH_AT or time.monotonic() - oldest >= FLUSH_EVERY_S):
                     self._keep(arrived)
                     arrived = []
 
+    @staticmethod
+    def _take(row: Row, outcome: Callable[[], Result | None], arrived: list[tuple[Row, Result]], report: Cycle) -> None:
+        """A fetched result into `arrived`, or its error into the report."""
+        try:
+            result = outcome()
+        except ProviderError as exc:
+            report.errors.append(f"{row['address']}: results: {exc.message}")
+            return
+        if result is not None:
+            arrived.append((row, result))
+
     def _keep(self, arrived: list[tuple[Row, Result]]) -> None:
+        if not arrived:
+            return
         with self.state.lease("refresh", self.lock_timeout), self.state.transaction() as txn:
             for row, result in arrived:
                 txn.record_result(row["address"], row["generation"], result)

@@ -128,8 +128,10 @@ def test_results_are_fetched_in_parallel_within_the_per_target_limit(
     st = seed_state(tmp_path / "s.db", {f"job.j{i:02d}": "succeeded" for i in range(40)})
     running, peak, lock = [0], [0], threading.Lock()
     deadlines: list[float | None] = []
+    threads: list[str] = []
 
     def slow_result(self: fake_provider.FakeProvider, ref: RemoteRef) -> Result | None:
+        threads.append(threading.current_thread().name)
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
@@ -146,6 +148,8 @@ def test_results_are_fetched_in_parallel_within_the_per_target_limit(
     with http.deadline(30):
         cycle = poller.cycle()
     assert peak[0] == 4  # bounded per target, and more than one at a time
+    # the first on this thread (what reading results imports is never first imported on a worker), then workers
+    assert threads[0] == "MainThread" and all(t.startswith("runner-results") for t in threads[1:40])
     assert all(d is not None and 0 < d <= 30 for d in deadlines)  # the workers ran under wait's deadline
     assert cycle.errors == ["job.j03: results: fake: GET /r3 -> 503: busy"]
     assert st.results("job.j17")[0]["counts"] == [{"1": 17}]
