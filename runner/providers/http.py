@@ -135,6 +135,8 @@ class HttpClient:
         max_connections: int = 64,
         seed: int | None = None,
     ) -> None:
+        import httpx
+
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.headers = headers or (lambda: {})
@@ -142,54 +144,18 @@ class HttpClient:
         self.limiter = RateLimiter(rate_limit)
         self.describe = describe or _default_describe
         self.rng = random.Random(seed)
-        self._settings: dict[str, Any] = {
-            "timeout": timeout,
-            "transport": transport,
-            "headers": {"User-Agent": "runner"},
-            "follow_redirects": False,
-        }
-        self._max = max_connections
-        self._idle: list[httpx.Client] = []  # clients not sending a request now; each keeps its connection
-        self._all: list[httpx.Client] = []
-        self._pool_lock = threading.Lock()
-        self.client = self._new()  # the first one; its timeout is the default every request starts from
-        self._idle.append(self.client)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self.client = httpx.Client(
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            headers={"User-Agent": "runner"},
+            follow_redirects=False,
+        )
         self.calls = 0  # requests sent, for tests and benchmarks
 
-    def _new(self) -> httpx.Client:
-        import httpx
-
-        client = httpx.Client(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1), **self._settings)
-        self._all.append(client)
-        return client
-
-    @contextmanager
-    def _checkout(self) -> Iterator[httpx.Client]:
-        """A client of one connection for one request, reused by whichever thread sends next.
-
-        One shared httpx.Client serialises its threads on the connection pool's lock (a fifth of apply's
-        samples at 16 threads against the Azure emulator); a client per request-in-flight does not, and
-        keeps connections alive across threads and cycles, which clients per thread would not.
-        """
-        with self._pool_lock:
-            client = self._idle.pop() if self._idle else self._new()
-        try:
-            yield client
-        finally:
-            with self._pool_lock:
-                kept = len(self._idle) < self._max
-                if kept:
-                    self._idle.append(client)
-                else:
-                    self._all.remove(client)
-            if not kept:  # more were in flight than max_connections at some moment: let this one go
-                client.close()
-
     def close(self) -> None:
-        with self._pool_lock:
-            clients, self._all, self._idle = self._all, [], []
-        for client in clients:
-            client.close()
+        self.client.close()
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
@@ -287,10 +253,9 @@ class HttpClient:
         if left is not None:
             timeout = httpx.Timeout(min(left, self.client.timeout.read or left))
         try:
-            with self._checkout() as client:
-                response = client.request(
-                    method, self.url(path), params=params, content=body, headers=all_headers, timeout=timeout
-                )
+            response = self.client.request(
+                method, self.url(path), params=params, content=body, headers=all_headers, timeout=timeout
+            )
         except httpx.ConnectError as exc:
             raise TransientError(
                 f"{self.provider}: cannot connect to {self.base_url} ({_reason(exc)})", unsent=True, unreachable=True
