@@ -1,11 +1,13 @@
 """The embedded default: jobs run on qiskit-aer in this machine, seeded from their fingerprint.
 
-A job completes inside `create`, so apply records its result at once. Jobs run in-process, one at
-a time: Aer spreads each one over every core with OpenMP (measured on the 2-core machine: 1.3 to
-2.0 cores busy for 2- to 18-qubit circuits), and concurrent in-process runs only contend. A
-process pool is available with the target option `workers: N`; on 2 cores it was slower at every
-size measured (2,500 two-qubit jobs: 12.6 s pooled vs 6.3 s in-process; 60 18-qubit jobs: 16.0 s
-vs 10.5 s), so it is never chosen automatically.
+A job completes inside `create`, so apply records its result at once. apply hands the local
+target its jobs in bundles (create_many): their circuits go to runner.quantum.simulator.run_many
+together, one Aer call per program and bundle where the program allows, each job's counts drawn
+with its own seed, so they do not depend on the bundle. In-process, one bundle runs at a time:
+Aer spreads each call over every core with OpenMP, and concurrent in-process runs only contend.
+`options: {workers: N}` runs each circuit in a process pool instead (on 2 cores it was slower at
+every size measured: 2,500 two-qubit jobs 12.6 s pooled vs 6.3 s in-process, before bundling), and
+`options: {dask: ...}` sends the bundles' circuits to a Dask cluster (runner.providers.localdask).
 """
 
 from __future__ import annotations
