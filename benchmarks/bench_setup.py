@@ -97,10 +97,10 @@ def serial(path: Path) -> int:
 
 
 class Emulator:
-    """`runner emulate PROVIDER` in its own process; jobs stay queued so nothing else uses the CPU."""
+    """`runner emulate PROVIDER` in its own process; by default jobs stay queued so nothing else uses the CPU."""
 
-    def __init__(self, provider: str, latency: float) -> None:
-        self.provider, self.latency = provider, latency
+    def __init__(self, provider: str, latency: float, queue_delay: float = 86400) -> None:
+        self.provider, self.latency, self.queue_delay = provider, latency, queue_delay
 
     def __enter__(self) -> Emulator:
         cmd = [
@@ -112,7 +112,7 @@ class Emulator:
             "--port",
             "0",
             "--queue-delay",
-            "86400",
+            str(self.queue_delay),
             "--latency",
             str(self.latency),
         ]

@@ -1,7 +1,14 @@
-"""Every benchmark, each against a baseline measured in the same run; prints a table and writes JSON.
+"""Every benchmark, each against a peer or baseline measured in the same run; prints a table and writes JSON.
 
-    python benchmarks/run.py                     # all of B1..B7 (several minutes)
-    python benchmarks/run.py --only B5,B6 --quick
+    python benchmarks/run.py                     # every row (about half an hour on 2 cores)
+    python benchmarks/run.py --only P3,P5 --quick
+
+P1-P6: runner against what a user would otherwise write (the official SDKs with 16 threads in
+benchmarks/peers/, bare qiskit-aer scripts) or against the floor of its own work (issue 16); L1:
+lane building for an abort-policy session, the old quadratic way against today's; D1: a sweep on
+a Dask LocalCluster against in-process; B2-B4, B6, B7: the first round's rows that still say
+something P1-P6 do not; B8: PostgreSQL state against the file (only with RUNNER_TEST_POSTGRES set,
+or asked for by --only).
 
 Whole-process timings run `python -m runner` in a fresh process with the bytecode cache on (as on
 a normal install; this sandbox sets PYTHONDONTWRITEBYTECODE, which would add ~0.1 s of compiling
@@ -26,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_local  # noqa: E402
+import bench_sdk  # noqa: E402
 import bench_setup as setup  # noqa: E402
 
 
@@ -83,37 +92,6 @@ def timed(cmd: list[str], cwd: Path, repeat: int, extra: dict[str, str] | None =
     return statistics.median(r.seconds for r in runs), max(r.rss_mb for r in runs), runs[-1].out
 
 
-# B5 -------------------------------------------------------------------------------------------
-def b5(work: Path, quick: bool) -> list[Row]:
-    n = 5 if quick else 9
-    base, _, _ = timed([sys.executable, "-c", "pass"], work, n)
-    helped, _, _ = timed(runner_cmd("--help"), work, n)
-    quickstart = str(ROOT / "examples" / "quickstart.yaml")
-    valid, _, _ = timed(runner_cmd("validate", quickstart), work, n)
-    cold, _, _ = timed(runner_cmd("validate", quickstart), work, n, {"RUNNER_NO_CACHE": "1"})
-    return [
-        Row(
-            "B5",
-            "runner --help, whole process",
-            f"{helped:.3f} s",
-            f"{base:.3f} s (python -c pass)",
-            f"{helped / base:.1f}x",
-            "<= 0.25 s",
-            helped <= 0.25,
-        ),
-        Row(
-            "B5",
-            "runner validate examples/quickstart.yaml",
-            f"{valid:.3f} s",
-            f"{base:.3f} s (python -c pass)",
-            f"{valid / base:.1f}x",
-            "<= 0.5 s",
-            valid <= 0.5,
-            f"program inspections cached; first run on a new program (no cache): {cold:.2f} s (imports qiskit)",
-        ),
-    ]
-
-
 # B6 -------------------------------------------------------------------------------------------
 def b6(work: Path, quick: bool) -> list[Row]:
     folder = setup.ghz(work / "b6")
@@ -139,7 +117,7 @@ def b6(work: Path, quick: bool) -> list[Row]:
     ]
 
 
-# B7, B1, B2 ------------------------------------------------------------------------------------
+# B7, B2 ---------------------------------------------------------------------------------------
 def b7_b1_b2(work: Path, quick: bool) -> list[Row]:
     jobs = 2_500 if quick else 10_000
     folder = setup.sweep(work / "b7", jobs)
@@ -163,21 +141,10 @@ def b7_b1_b2(work: Path, quick: bool) -> list[Row]:
     ]
     n = 3 if quick else 5
     floor, _, _ = timed([sys.executable, str(folder / "floor.py")], folder, n)
-    plan_s, plan_mb, out = timed(runner_cmd("plan", "m.yaml"), folder, n)
-    assert "No changes." in out, out[-500:]
     serial = setup.serial(folder / ".runner" / "state.db")
     apply_s, _apply_mb, out = timed(runner_cmd("apply", "m.yaml", "--yes"), folder, n)
     assert "No changes." in out and setup.serial(folder / ".runner" / "state.db") == serial
     rows += [
-        Row(
-            "B1",
-            f"runner plan, {jobs} jobs from sweeps, all in the state",
-            f"{plan_s:.3f} s, {plan_mb} MB",
-            f"{floor:.3f} s (read YAML + state rows)",
-            f"{plan_s / floor:.1f}x",
-            "<= 1.0 s, <= 250 MB",
-            plan_s <= 1.0 and plan_mb <= 250,
-        ),
         Row(
             "B2",
             f"runner apply of the unchanged manifest ({jobs} jobs)",
@@ -248,8 +215,19 @@ def b4(work: Path, quick: bool) -> list[Row]:
     return rows
 
 
+def _rows(bench: Callable[[Path, bool], list[dict[str, object]]]) -> Callable[[Path, bool], list[Row]]:
+    return lambda work, quick: [Row(**r) for r in bench(work, quick)]  # type: ignore[arg-type]
+
+
 BENCHMARKS: dict[str, Callable[[Path, bool], list[Row]]] = {
-    "B5": b5,
+    "P1": _rows(bench_sdk.results_rows),
+    "P2": _rows(bench_sdk.submit_rows),
+    "P3": _rows(bench_local.sweeps),
+    "P4": _rows(bench_local.plans),
+    "P5": _rows(bench_local.startup),
+    "P6": _rows(bench_local.big),
+    "L1": _rows(bench_local.lanes),
+    "D1": _rows(bench_local.dask),
     "B6": b6,
     "B7": b7_b1_b2,
     "B3": b3,
@@ -270,16 +248,18 @@ def table(rows: list[Row]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="", help="comma-separated ids: B1..B7 (B1 and B2 run with B7)")
+    parser.add_argument("--only", default="", help="comma-separated ids: P1..P6, L1, D1, B2..B8 (B2 runs with B7)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     parser.add_argument("--json", dest="json_out", default="benchmarks/results.json")
     args = parser.parse_args()
     wanted = {x.strip().upper() for x in args.only.split(",") if x.strip()}
-    wanted |= {"B7"} if wanted & {"B1", "B2"} else set()
+    wanted |= {"B7"} if wanted & {"B2"} else set()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="runner-bench-") as tmp:
         for key, bench in BENCHMARKS.items():
-            if wanted and key not in wanted:
+            if (wanted and key not in wanted) or (
+                key == "B8" and not wanted and not os.environ.get("RUNNER_TEST_POSTGRES")
+            ):
                 continue
             print(f"running {key} ...", file=sys.stderr, flush=True)
             rows += bench(Path(tmp), args.quick)

@@ -19,7 +19,7 @@ from runner.domain.model import Manifest
 from runner.domain.resources import Expansion, Recorded
 from runner.domain.vocabulary import Attribute, Kind
 from runner.errors import BudgetExceededError, ManifestError, PlanError, RunnerError, StalePlanError
-from runner.expand.expansion import expand
+from runner.expand.expansion import count, expand
 from runner.manifest import builds, loader
 from runner.planning import cost, drift, moves, planfile
 from runner.planning.changes import Plan
@@ -63,7 +63,7 @@ def validate(manifest: str, env: Mapping[str, str] | None = None, *, programs: b
     """
     try:
         loaded = loader.load(manifest, check_programs=programs, env=environment(env))
-        return Validation(manifest, True, len(expand(loaded).resources))
+        return Validation(manifest, True, count(loaded))  # counted, not expanded: plan expands
     except ManifestError as exc:
         problems = tuple(
             {"file": p.location.file, "line": p.location.line, "column": p.location.column, "message": p.message}

@@ -2,12 +2,14 @@
 
 Every create is write-ahead: its intent (with the deterministic client token) is committed
 durably before the call leaves the process, and its outcome after (runner.applying.dispatch).
-Jobs of an abort-policy session go one at a time, and the first failure stops the rest.
+Jobs of an abort-policy session go one at a time, and the first failure stops the rest. Jobs
+for a provider that creates many in one call (CreatesMany: the local simulator) go in bundles
+of BUNDLE, so a sweep costs one call per bundle rather than a thread hand-off per job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from runner.applying import dispatch
@@ -19,8 +21,11 @@ from runner.domain.resources import Desired
 from runner.domain.vocabulary import CONTAINERS, FAILED
 from runner.errors import AuthError, LeaseLostError, ProviderError, RejectedError, RunnerError, TransientError
 from runner.planning.changes import Change
-from runner.providers.base import AddsJobs, Submission
+from runner.providers.base import AddsJobs, CreatesMany, Submission
 from runner.state import Txn
+
+BUNDLE = 256  # jobs per create_many call: enough to amortise a simulator call, small enough to pipeline
+Group = list["Op"]  # what one provider call creates: one op, or a bundle of jobs
 
 
 @dataclass
@@ -72,7 +77,25 @@ def jobs(run: Run) -> None:
         parent = op.desired.parent
         return parent if parent in abort_sessions else None
 
-    _create(run, ops, lambda op: run.provider(op.desired.target).create(submission(run, op)), lane_of=lane_of)
+    many = {t for t in {op.desired.target for op in ops} if isinstance(run.provider(t), CreatesMany)}
+
+    def bundle(op: Op) -> str | None:
+        bundled = op.desired.kind == "job" and op.desired.target in many and lane_of(op) is None
+        return op.desired.target if bundled else None
+
+    def create_many(group: Sequence[Op]) -> list[Observation]:
+        provider = run.provider(group[0].desired.target)
+        assert isinstance(provider, CreatesMany)
+        return provider.create_many([submission(run, op) for op in group])
+
+    _create(
+        run,
+        ops,
+        lambda op: run.provider(op.desired.target).create(submission(run, op)),
+        lane_of=lane_of,
+        bundle=bundle,
+        create_many=create_many,
+    )
 
 
 def grow(run: Run) -> None:
@@ -144,31 +167,62 @@ def _children(run: Run, parent: str, actions: tuple[str, ...]) -> list[Change]:
 
 # the create machinery -------------------------------------------------------------------------------
 def _create(
-    run: Run, ops: list[Op], call: Callable[[Op], Observation], *, lane_of: Callable[[Op], str | None] = lambda op: None
+    run: Run,
+    ops: list[Op],
+    call: Callable[[Op], Observation],
+    *,
+    lane_of: Callable[[Op], str | None] = lambda op: None,
+    bundle: Callable[[Op], str | None] = lambda op: None,
+    create_many: Callable[[Sequence[Op]], list[Observation]] | None = None,
 ) -> None:
+    """Create ops write-ahead; ops with the same non-None `bundle` key go to `create_many` BUNDLE at a time."""
     if not ops:
         return
-    lanes = dispatch.Lanes(ops, lane_of)
+    lanes: dispatch.Lanes[Group] = dispatch.Lanes(_groups(ops, bundle), lambda g: lane_of(g[0]))
 
-    def before(chunk: list[Op]) -> None:
+    def before(chunk: list[Group]) -> None:
         with run.store.transaction(durable=True) as txn:  # intents must survive anything
-            for op in chunk:
-                for item in [op, *op.children]:
-                    if item.token:  # an existing batch receiving jobs has nothing new to record
-                        _intend(run, txn, item)
+            for group in chunk:
+                for op in group:
+                    for item in [op, *op.children]:
+                        if item.token:  # an existing batch receiving jobs has nothing new to record
+                            _intend(run, txn, item)
 
-    def after(outcomes: list[dispatch.Outcome[Op]]) -> None:
+    def after(outcomes: list[dispatch.Outcome[Group]]) -> None:
         with run.store.transaction() as txn:
             for out in outcomes:
-                _record(run, txn, out, lanes)
+                values = out.value if out.error is None else [None] * len(out.item)
+                for op, value in zip(out.item, values, strict=True):
+                    _record(run, txn, dispatch.Outcome(op, value, out.error), lanes, lane_of)
 
-    def guarded(op: Op) -> Observation:
+    def guarded(group: Group) -> list[Observation]:
         run.guard()  # the last moment before the request leaves: a frozen holder stops here
-        return call(op)
+        if len(group) > 1 or (create_many is not None and bundle(group[0]) is not None):
+            assert create_many is not None
+            return create_many(group)
+        return [call(group[0])]
 
     left = dispatch.run(lanes, guarded, before, after, pool=run.executor, window=run.parallelism * 2, stop=run.stop)
-    for op in left:
-        run.skip(op.change, "interrupted before it was submitted")
+    for group in left:
+        for op in group:
+            run.skip(op.change, "interrupted before it was submitted")
+
+
+def _groups(ops: list[Op], bundle: Callable[[Op], str | None]) -> list[Group]:
+    """Each op alone, except those sharing a bundle key: together, BUNDLE at a time, in plan order."""
+    groups: list[Group] = []
+    open_bundles: dict[str, Group] = {}
+    for op in ops:
+        key = bundle(op)
+        if key is None:
+            groups.append([op])
+            continue
+        current = open_bundles.get(key)
+        if current is None or len(current) >= BUNDLE:
+            current = open_bundles[key] = []
+            groups.append(current)
+        current.append(op)
+    return groups
 
 
 def _intend(run: Run, txn: Txn, item: Op) -> None:
@@ -181,17 +235,19 @@ def _intend(run: Run, txn: Txn, item: Op) -> None:
         txn.retire(item.address, old.generation, f"{'rerun' if rerun else 'replaced'} as generation {item.generation}")
 
 
-def _record(run: Run, txn: Txn, out: dispatch.Outcome[Op], lanes: dispatch.Lanes[Op]) -> None:
+def _record(
+    run: Run, txn: Txn, out: dispatch.Outcome[Op], lanes: dispatch.Lanes[Group], lane_of: Callable[[Op], str | None]
+) -> None:
     op = out.item
     if out.error is not None:
-        _record_error(run, txn, op, out.error, lanes)
+        _record_error(run, txn, op, out.error, lanes, lane_of)
         return
     obs: Observation = out.value
     if op.token:
         _succeed(run, txn, op, obs)
     for child, child_obs in zip(op.children, obs.children, strict=False):
         _succeed(run, txn, child, child_obs, parent_id=obs.remote_id)
-    lane = lanes.lane_of(op)
+    lane = lane_of(op)
     if lane is not None and obs.status == FAILED:
         _abort_session(run, txn, lane, op, lanes, obs.detail.get("error", "failed"))
 
@@ -212,7 +268,9 @@ def _succeed(run: Run, txn: Txn, op: Op, obs: Observation, parent_id: str | None
     run.emit(ResourceDone(op.address, op.change.action, obs.status, obs.remote_id, dict(obs.detail)))
 
 
-def _record_error(run: Run, txn: Txn, op: Op, error: BaseException, lanes: dispatch.Lanes[Op]) -> None:
+def _record_error(
+    run: Run, txn: Txn, op: Op, error: BaseException, lanes: dispatch.Lanes[Group], lane_of: Callable[[Op], str | None]
+) -> None:
     if isinstance(error, LeaseLostError):  # nothing was sent: the intents stay open for the next run
         run.stop.set()
         for item in [op, *op.children]:
@@ -236,7 +294,7 @@ def _record_error(run: Run, txn: Txn, op: Op, error: BaseException, lanes: dispa
         run.emit(ResourceFailed(item.address, item.change.action, note))
     if op.desired.kind in CONTAINERS:
         run.failed_containers[op.address] = message
-    lane = lanes.lane_of(op)
+    lane = lane_of(op)
     if lane is not None and definite and not unsent:  # a job the service refused fails its abort-policy session
         _abort_session(run, txn, lane, op, lanes, message)
     if not isinstance(error, ProviderError) and not definite:
@@ -244,8 +302,8 @@ def _record_error(run: Run, txn: Txn, op: Op, error: BaseException, lanes: dispa
         run.stop.set()
 
 
-def _abort_session(run: Run, txn: Txn, session: str, op: Op, lanes: dispatch.Lanes[Op], why: str) -> None:
-    dropped = lanes.drop(session)
+def _abort_session(run: Run, txn: Txn, session: str, op: Op, lanes: dispatch.Lanes[Group], why: str) -> None:
+    dropped = [item for group in lanes.drop(session) for item in group]
     ref = run.ref(session)
     txn.observe(session, Observation(ref.remote_id, FAILED, "failed", {"failed_job": op.address, "error": why}))
     for item in dropped:

@@ -44,8 +44,9 @@ class Target:
     price: Mapping[str, Any] = field(default_factory=dict)  # the manifest's price table; not part of identity
 
     def identity(self) -> dict[str, Any]:
-        """The part of a target that decides what runs; endpoints and credentials are not in it."""
-        return {"provider": self.provider, "target": self.target, "options": dict(self.options)}
+        """The part of a target that decides what runs; endpoints, credentials and placement are not in it."""
+        options = {k: v for k, v in self.options.items() if k not in PLACEMENT}
+        return {"provider": self.provider, "target": self.target, "options": options}
 
     def service(self) -> str:
         """Where the target's resources live: the provider and the settings that locate its service.
@@ -62,6 +63,11 @@ class Target:
         if not where:
             return self.provider
         return self.provider + " " + json.dumps(where, sort_keys=True, separators=(",", ":"))
+
+
+# Options that say where a job runs, not what it computes: moving a sweep onto a Dask cluster (or off it)
+# keeps every job's fingerprint, seed and counts.
+PLACEMENT = frozenset({"dask"})
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ No I/O and no clock: the manifest value already holds every program's text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from runner.domain import address
 from runner.domain.fingerprint import Stamper, digest
-from runner.domain.model import Attrs, Batch, Job, Manifest, Program, Session, Workload
+from runner.domain.model import Attrs, Batch, Job, Manifest, Matrix, Program, Session, Workload
 from runner.domain.resources import Desired, Expansion
 from runner.domain.vocabulary import KIND_ORDER, Kind
 from runner.expand.matrix import combinations
@@ -43,6 +44,25 @@ def expand(manifest: Manifest) -> Expansion:
         budget=manifest.budget,
         moved={m.source: m.dest for m in manifest.moved},
     )
+
+
+def count(manifest: Manifest) -> int:
+    """How many resources expand() gives, without building them: what validate reports.
+
+    A plain product is counted by multiplying; only sweeps with include or exclude are expanded.
+    """
+    total = len(manifest.sessions) + len(manifest.workloads)
+    for job in manifest.jobs.values():
+        total += _size(job.matrix) if job.matrix else 1
+    for batch in manifest.batches.values():
+        total += 1 + len(batch.jobs) + (_size(batch.matrix) if batch.matrix else 0)
+    return total
+
+
+def _size(matrix: Matrix) -> int:
+    if matrix.include or matrix.exclude:
+        return len(combinations(matrix))
+    return math.prod(len(values) for values in matrix.axes.values()) if matrix.axes else 0
 
 
 def _make(

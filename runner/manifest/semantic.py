@@ -121,7 +121,7 @@ class _Checker:
             self.add((*job.path, "programs"), f"{target.provider} jobs take a single program")
         if target and target.provider in providers.REGISTRY:
             self._capacity(job, target)
-        combos = self._sweep(job.matrix, (*job.path, "matrix"), lambda c: address.job(job.name, c))
+        combos = self._sweep(job.matrix, (*job.path, "matrix"), lambda c: address.job(job.name, c), True)
         if job.matrix is None or combos is not None:
             self._inputs(job, combos)
 
@@ -187,7 +187,11 @@ class _Checker:
         return (*job.path, "matrix")
 
     # sweeps --------------------------------------------------------------------------------
-    def _sweep(self, matrix: Matrix | None, path: Path, name: Any) -> list[dict[str, Any]] | None:
+    def _sweep(
+        self, matrix: Matrix | None, path: Path, name: Any, representative: bool = False
+    ) -> list[dict[str, Any]] | None:
+        """The sweep's points, after checking them; with `representative`, a plain product of distinct values
+        gives only enough points to show every key set and value (validate checks 100,000 points by their axes)."""
         if matrix is None:
             return None
         bound = size_bound(matrix)
@@ -201,7 +205,8 @@ class _Checker:
             for j, value in enumerate(values):
                 if isinstance(value, float) and not math.isfinite(value):
                     self.add((*path, key, j), f"sweep value {value} is not a finite number")
-        combos = combinations(matrix)
+        # a plain product cannot repeat a point, and a few points carry every key set and value there is
+        combos = _representatives(matrix) if representative and _plain(matrix) else combinations(matrix)
         # duplicates by value (cheap); only duplicated points get their address formatted for the message
         seen = Counter(tuple(sorted((k, type(v).__name__, v) for k, v in c.items())) for c in combos)
         for point, count in seen.items():
@@ -307,3 +312,19 @@ def _labels(job: Job) -> str:
 
 def _listing(names: set[str]) -> str:
     return ", ".join(sorted(names)) or "none"
+
+
+def _plain(matrix: Matrix) -> bool:
+    """A product without include or exclude whose axes hold distinct values: no point can repeat."""
+    if matrix.include or matrix.exclude:
+        return False
+    return all(len({(type(v).__name__, v) for v in values}) == len(values) for values in matrix.axes.values())
+
+
+def _representatives(matrix: Matrix) -> list[dict[str, Any]]:
+    """As many points as the longest axis, together holding every value of every axis (all share one key set)."""
+    axes = {k: v for k, v in matrix.axes.items() if v}
+    if len(axes) != len(matrix.axes):
+        return []  # an empty axis: the product is empty
+    longest = max((len(v) for v in axes.values()), default=0)
+    return [{k: v[min(i, len(v) - 1)] for k, v in axes.items()} for i in range(longest)]

@@ -109,6 +109,15 @@ class Provider(Protocol):
 
 
 @runtime_checkable
+class CreatesMany(Protocol):
+    """Creates many jobs in one call, cheaper than one call each (the local simulator batches its circuits)."""
+
+    def create_many(self, subs: Sequence[Submission]) -> list[Observation]:
+        """One observation per submission, in order; a job that cannot run comes back FAILED, never raised."""
+        ...
+
+
+@runtime_checkable
 class Updates(Protocol):
     """Changes in-place attributes (tags, metadata, name) of resources it holds."""
 

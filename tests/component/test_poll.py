@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
@@ -12,11 +14,12 @@ import pytest
 from runner import providers
 from runner.domain.events import Event, Notice, StatusChanged
 from runner.domain.model import Attrs, Target
-from runner.domain.remote import Observation
+from runner.domain.remote import Observation, RemoteRef, Result
 from runner.domain.resources import Desired
 from runner.domain.vocabulary import Status
-from runner.errors import RunnerError
+from runner.errors import RunnerError, TransientError
 from runner.operate.poll import Backoff, Poller, cancel, wait
+from runner.providers import http
 from runner.providers.pool import ProviderPool
 from runner.state import Store, open_store
 
@@ -117,3 +120,70 @@ def test_cancel_skips_finished_and_refuses_protected(tmp_path: Path) -> None:
     rec = st.resource("job.a")
     assert rec is not None and rec.status == "cancelled"
     assert cancel(poller, ["job.p"], allow_protected=True)[0][0] == "job.p"
+
+
+def test_results_are_fetched_in_parallel_within_the_per_target_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st = seed_state(tmp_path / "s.db", {f"job.j{i:02d}": "succeeded" for i in range(40)})
+    running, peak, lock = [0], [0], threading.Lock()
+    deadlines: list[float | None] = []
+    threads: list[str] = []
+
+    def slow_result(self: fake_provider.FakeProvider, ref: RemoteRef) -> Result | None:
+        threads.append(threading.current_thread().name)
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            deadlines.append(http.remaining())
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+        if ref.remote_id == "r3":
+            raise TransientError("fake: GET /r3 -> 503: busy")
+        return Result(({"1": int(ref.remote_id[1:])},), 7)
+
+    monkeypatch.setattr(fake_provider.FakeProvider, "result", slow_result)
+    poller = Poller(st, ProviderPool(st.targets(), {}), emit=collect()[1], parallelism=8, per_target=4)
+    with http.deadline(30):
+        cycle = poller.cycle()
+    assert peak[0] == 4  # bounded per target, and more than one at a time
+    # the first on this thread (what reading results imports is never first imported on a worker), then workers
+    assert threads[0] == "MainThread" and all(t.startswith("runner-results") for t in threads[1:40])
+    assert all(d is not None and 0 < d <= 30 for d in deadlines)  # the workers ran under wait's deadline
+    assert cycle.errors == ["job.j03: results: fake: GET /r3 -> 503: busy"]
+    assert st.results("job.j17")[0]["counts"] == [{"1": 17}]
+    fetched = len(deadlines)
+    poller.cycle()  # only the one that failed is asked for again: the others are kept in the state
+    assert (fetched, len(deadlines)) == (40, 41)
+
+
+LIGHT = """
+import sys
+from runner.domain.model import Target
+from runner.providers import make
+from runner.providers.base import Context
+import runner.app.inspect, runner.app.operate, runner.operate.poll  # what refresh, wait and status load
+ws = {"subscription_id": "00000000-0000-0000-0000-000000000001", "resource_group": "rg", "name": "ws",
+      "location": "eastus"}
+env = {"AZURE_QUANTUM_API_KEY": "k", "SUPERSTAQ_API_KEY": "k", "PASQAL_TOKEN": "t"}
+targets = [
+    Target("az", "azure", "ionq.simulator", {}, {"endpoint": "http://127.0.0.1:9", "workspace": ws,
+           "credentials": {"api_key_env": "AZURE_QUANTUM_API_KEY"}}),
+    Target("ss", "superstaq", "ss_unconstrained_simulator", {}, {"endpoint": "http://127.0.0.1:9",
+           "credentials": {"api_key_env": "SUPERSTAQ_API_KEY"}}),
+    Target("pq", "pasqal", "EMU_FREE", {}, {"endpoint": "http://127.0.0.1:9/core",
+           "project_id": "00000000-0000-0000-0000-0000000000aa", "credentials": {"token_env": "PASQAL_TOKEN"}}),
+]
+for target in targets:
+    make(target, Context(env, ".")).shutdown()
+print(sorted({m.split(".")[0] for m in sys.modules} & {"qiskit", "qiskit_aer", "numpy", "pulser"}))
+"""
+
+
+def test_building_a_rest_provider_imports_no_simulator() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", LIGHT], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -121,3 +121,19 @@ def test_sweep_fingerprints_equal_the_digest_of_each_spec() -> None:
     assert len(out) == 6
     assert all(r.fingerprint == digest(r.spec) for r in out)
     assert len({r.fingerprint for r in out}) == 6
+
+
+def test_count_is_what_expand_gives_without_building_it() -> None:
+    from runner.expand.expansion import count
+
+    sweeps = {
+        "plain": job("plain"),
+        "grid": job("grid", matrix=Matrix({"a": (0.1, 0.2, 0.3), "b": (1, 2)})),
+        "cut": job("cut", matrix=Matrix({"a": (1, 2)}, include=({"a": 1, "x": 0},), exclude=({"a": 2},))),
+        "extra": job("extra", matrix=Matrix({"a": (1,)}, include=({"a": 9},))),
+        "only": job("only", matrix=Matrix({}, include=({"z": 1}, {"z": 2}))),
+    }
+    jobs = (BatchJob(None, 10, {"w": 1.0}, ()),)
+    b = Batch("scan", "sim", SEQ, True, 50, jobs, Matrix({"w": (2.0, 3.0)}), {}, None, Attrs(), False, ("batches",))
+    m = manifest(sweeps, batches={"scan": b}, sessions={})
+    assert count(m) == len(expand(m).resources) == 1 + 6 + 1 + 2 + 2 + 1 + 1 + 2

@@ -145,6 +145,7 @@ class AzureProvider:
         self.api = WorkspaceApi(target.name, conn, transport=transport, rate_limit=float(rate) if rate else None)
         self.provider_id = str(target.config.get("provider_id") or target.target.split(".", 1)[0])
         self._since: dt.datetime | None = None  # earliest create by this instance, to narrow listings
+        self._finished: dict[str, Item] = {}  # succeeded jobs as the last listing showed them
         self._lock = threading.Lock()
 
     # create -----------------------------------------------------------------------------------
@@ -224,6 +225,9 @@ class AzureProvider:
         jobs = [r for r in refs if r.kind != "session"]
         sessions = [r for r in refs if r.kind == "session"]
         found = {**self._read_jobs(jobs), **self._read_sessions(sessions)}
+        done = {k: v for k, v in found.items() if JOB_STATUS.get(str(v.get("status"))) == SUCCEEDED}
+        with self._lock:  # a listing carries each job's details: result() then downloads without asking again
+            self._finished.update({r.remote_id: done[r.remote_id] for r in jobs if r.remote_id in done})
         return [observation(found[r.remote_id]) if r.remote_id in found else missing(r.remote_id) for r in refs]
 
     def _read_jobs(self, refs: Sequence[RemoteRef]) -> dict[str, Item]:
@@ -290,7 +294,9 @@ class AzureProvider:
     def result(self, ref: RemoteRef) -> Result | None:
         from runner.providers.azure.models import JobDetails, parse
 
-        found = self.api.get(f"/jobs/{ref.remote_id}")
+        with self._lock:
+            found = self._finished.pop(ref.remote_id, None)
+        found = found or self.api.get(f"/jobs/{ref.remote_id}")
         if found is None:
             return None
         job = parse(JobDetails, found, "job")
