@@ -201,6 +201,7 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_build_past_its_time_is_stopped_with_what_it_started(folder: Path) -> None:
     (folder / "circuits" / "bad.py").write_text(HOSTILE)
     (folder / "m.yaml").write_text("version: 1\nproject: b\njobs:\n  a: {program: circuits/bad.py:slow}\n")
@@ -305,6 +306,7 @@ batches:
 """
 
 
+@pytest.mark.slow
 def test_a_sequence_builds_with_its_declared_variables(folder: Path, tmp_path: Path) -> None:
     pytest.importorskip("pulser", reason="pulser-core is in the test extra (pulser-simulation)")
     (folder / "sequences").mkdir()

@@ -347,6 +347,7 @@ MEASURE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_one_gibibyte_gzip_bomb_costs_the_server_tens_of_megabytes_not_a_gigabyte(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.gz"
     bomb.write_bytes(gzip_bomb(1 << 30))

@@ -39,6 +39,7 @@ def manifest(tmp_path: Path, url: str, jobs: str) -> Path:
     return m
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "faults",
     [

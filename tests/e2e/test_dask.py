@@ -175,6 +175,7 @@ def test_bad_dask_settings_are_located(project: Path, cli: Callable[..., Ran]) -
         assert "m.yaml:" in ran.out + ran.err
 
 
+@pytest.mark.slow
 def test_a_separately_started_scheduler_and_worker(
     tmp_path: Path, cli: Callable[..., Ran], in_process: dict[str, str]
 ) -> None:
@@ -211,6 +212,7 @@ def test_a_separately_started_scheduler_and_worker(
                 proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_the_big_sweeps_guide_walkthrough_runs(
     examples: Path, cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
 ) -> None:

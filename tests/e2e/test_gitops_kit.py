@@ -305,6 +305,7 @@ def run_step(job: str, name: str, folder: Path, **env: str) -> tuple[int, dict[s
     return done.returncode, {k: v for k, v in pairs}
 
 
+@pytest.mark.slow
 def test_workflow_steps_plan_apply_and_refuse_a_stale_plan(examples: Path) -> None:
     folder = examples.parent
     (folder / "state").mkdir()

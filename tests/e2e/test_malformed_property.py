@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from conftest import BELL, ROTATION
 from hypothesis import HealthCheck, given, settings
@@ -91,6 +92,7 @@ def digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow
 def test_malformed_manifests_never_crash_and_never_touch_state(tmp_path_factory: Any) -> None:
     root = tmp_path_factory.mktemp("prop")
     (root / "circuits").mkdir()

@@ -28,6 +28,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+@pytest.mark.slow
 def test_a_python_sweep_applies_locally_and_only_a_gate_edit_reruns_it(examples: Path, cli: Callable[..., Ran]) -> None:
     m = str(examples / "python" / "python.yaml")
     applied = cli("apply", m, "--yes", "--target", "job.ghz", "--target", "job.pair")
@@ -153,6 +154,7 @@ def test_a_python_built_sequence_applies_on_the_pasqal_emulator(
     assert cli("plan", m, "--detailed-exitcode", "--target", "batch.rabi").code == 0
 
 
+@pytest.mark.slow
 def test_an_uncommitted_edit_of_the_python_file_marks_the_run_dirty(examples: Path, cli: Callable[..., Ran]) -> None:
     def git(*args: str) -> None:
         subprocess.run(

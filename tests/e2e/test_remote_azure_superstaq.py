@@ -207,6 +207,7 @@ def superstaq_manifest(folder: Path, url: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_wait_for_one_circuit_returns_its_counts_before_the_job_ends(
     tmp_path: Path, superstaq: EmulatorServer, cli: Callable[..., Ran]
 ) -> None:

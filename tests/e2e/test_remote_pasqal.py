@@ -61,6 +61,7 @@ def ok(ran: Ran) -> Any:
     return json.loads(ran.out)
 
 
+@pytest.mark.slow
 def test_remote_batches_page_through_260_with_the_filter_applied_by_the_service(
     tmp_path: Path, server: EmulatorServer, cli: Callable[..., Ran]
 ) -> None:

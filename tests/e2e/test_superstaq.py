@@ -102,6 +102,7 @@ def test_cancel_one_circuit_then_whole_queued_jobs(examples: Path, cli: Callable
         assert statuses == [["awaiting_simulation"], ["awaiting_simulation"], ["cancelled"], ["cancelled"] * 2]
 
 
+@pytest.mark.slow
 def test_fresh_processes_with_a_warm_program_cache_convert_programs_on_worker_threads(
     examples: Path, tmp_path: Path
 ) -> None:
@@ -128,6 +129,7 @@ def test_fresh_processes_with_a_warm_program_cache_convert_programs_on_worker_th
             assert "partially initialized" not in ran.stdout + ran.stderr
 
 
+@pytest.mark.slow
 def test_results_of_the_circuits_that_ran_after_one_was_cancelled(examples: Path, cli: Callable[..., Ran]) -> None:
     with emulator("--queue-delay", "3") as url:  # long enough to cancel circuit 1 before the job starts
         m = manifest(examples, url)

@@ -71,6 +71,7 @@ def tmux(tmp_path: Path) -> Iterator[Callable[[str], str]]:
     subprocess.run([TMUX, "-L", socket, "kill-server"], check=False, capture_output=True)
 
 
+@pytest.mark.slow
 def test_colour_in_a_terminal_and_not_when_asked_or_piped(tmux: Callable[[str], str], tmp_path: Path) -> None:
     manifest = sweep(tmp_path, 2, 1)
     plan = f"{RUNNER} plan {shlex.quote(manifest)}"

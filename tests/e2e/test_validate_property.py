@@ -138,6 +138,7 @@ def check(folder: Path, text: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_hostile_and_mangled_manifests_small(folder: Path) -> None:
     @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(manifests())
