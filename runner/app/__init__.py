@@ -9,7 +9,7 @@ from __future__ import annotations
 from runner.app.admin import forget, migrate, move, projects, unlock
 from runner.app.common import can_parse_programs, state_path
 from runner.app.filtered import cancel_where, rerun_where
-from runner.app.inspect import addresses_in, history, report_data, result_rows, results, show, status
+from runner.app.inspect import addresses_in, first_results, history, report_data, result_rows, results, show, status
 from runner.app.operate import cancel, import_, refresh, wait, wait_circuit
 from runner.app.pipeline import Confirm, Options, Planned, Validation, apply, destroy, load, plan, rerun, validate
 from runner.app.remote import (
@@ -36,6 +36,7 @@ __all__ = [
     "cancel_where",
     "describe_targets",
     "destroy",
+    "first_results",
     "forget",
     "history",
     "import_",

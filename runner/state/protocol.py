@@ -121,6 +121,10 @@ class Store(Protocol):
         """Results of current generations (or of every generation of one address)."""
         ...
 
+    def addresses_with_results(self) -> list[str]:
+        """Addresses whose current generation has a result, sorted, without reading the results."""
+        ...
+
     def applies(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recent runs, oldest first."""
         ...

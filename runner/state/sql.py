@@ -110,6 +110,14 @@ class SqlStore:
             rows = self.conn.execute("SELECT * FROM results WHERE address = ? ORDER BY generation", (address,))
         return [decode(dict(r), "counts", "data") for r in rows]
 
+    def addresses_with_results(self) -> list[str]:
+        """Addresses whose current generation has a result, sorted, without reading the results."""
+        sql = (
+            "SELECT r.address FROM results r JOIN resources s ON s.address = r.address "
+            "AND s.generation = r.generation ORDER BY r.address"
+        )
+        return [r["address"] for r in self.conn.execute(sql)]
+
     def applies(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recent runs, oldest first."""
         rows = self.conn.execute("SELECT * FROM applies ORDER BY id DESC LIMIT ?", (limit,))

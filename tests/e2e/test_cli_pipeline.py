@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import ROOT, Ran, write
+from conftest import ROOT, ROTATION, Ran, write
 
 QUICK = "examples/quickstart.yaml"
 
@@ -250,3 +250,26 @@ def test_dirty_means_the_manifest_or_its_programs_differ_from_the_commit(
     assert [r["git_dirty"] for r in runs] == [0, 1]
     first = json.loads(cli("plan", QUICK, "--json").out)["manifest"]["desired_digest"]
     assert first == json.loads(cli("plan", QUICK, "--json").out)["manifest"]["desired_digest"]
+
+
+def test_apply_prints_the_first_twenty_results_of_what_it_ran_and_counts_the_rest(
+    tmp_path: Path, cli: Callable[..., Ran]
+) -> None:
+    write(tmp_path, "rotation.qasm", ROTATION)
+    thetas = ", ".join(str(round(0.1 * i, 1)) for i in range(25))
+    m = write(
+        tmp_path,
+        "m.yaml",
+        "version: 1\nproject: r\njobs:\n  r:\n    program: rotation.qasm\n    shots: 10\n"
+        f"    matrix: {{theta: [{thetas}]}}\n",
+    )
+    first: Ran = cli("apply", str(m), "--yes")
+    assert first.code == 0, first.err
+    shown = [line for line in first.out.splitlines() if line.startswith("  job.r[theta=") and "=" in line.split()[-1]]
+    assert len(shown) == 20 and "  ... and 5 more: runner results -m" in first.out
+    # a second run that creates one more job prints only that job's result
+    m.write_text(m.read_text().replace("2.4]", "2.4, 9.9]"))
+    second: Ran = cli("apply", str(m), "--yes")
+    assert second.code == 0, second.err
+    after = second.out.split("Results:")[1].splitlines()
+    assert [line.split()[0] for line in after if line.strip()] == ["job.r[theta=9.9]"]
