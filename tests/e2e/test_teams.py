@@ -20,6 +20,8 @@ import pytest
 from backends import POSTGRES, drop, fresh_database, needs_postgres, password, query
 from conftest import ROOT, ROTATION, Ran, write
 
+from runner import emulators
+
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import census
 import chaos
@@ -163,6 +165,31 @@ def slow_azure() -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("provider", ["azure", "superstaq", "pasqal"])
+def test_each_emulator_applies_against_a_postgres_state(
+    provider: str, tmp_path: Path, cli: Cli, pg: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = pg(provider)
+    server = emulators.start(provider)
+    try:
+        for key, value in chaos.ENV.items():
+            monkeypatch.setenv(key, value)
+        write(tmp_path, "rotation.qasm", chaos.ROTATION)
+        write(tmp_path, "rabi.json", chaos.SEQUENCE)
+        m = str(write(tmp_path, "m.yaml", chaos.manifest(provider, server.url, 1, 4, "v0.2.0", project=name)))
+        applied = cli("apply", m, "--yes", "--state", POSTGRES)
+        assert applied.code == 0, applied.out + applied.err
+        counted = census.COUNT[provider](server.url)
+        assert len(counted) >= 4 and set(counted.values()) == {1}, counted  # each job once at the provider
+        again = cli("apply", m, "--yes", "--state", POSTGRES)
+        assert again.code == 0 and "No changes." in again.out
+        status = json.loads(cli("status", "-m", m, "--state", POSTGRES, "--json").out)
+        jobs = [s for s in status if s["kind"] not in ("batch", "session")]
+        assert len(jobs) == len(counted) and all(s["remote_id"] for s in status)
+    finally:
+        server.stop()
 
 
 def azure_manifest(folder: Path, url: str, trial: int, jobs: int) -> Path:
