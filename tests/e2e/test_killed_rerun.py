@@ -56,18 +56,22 @@ def test_a_killed_rerun_is_reconciled_reported_and_finished_by_the_next_rerun(tm
         assert {r[0] for r in rows(tmp_path, "SELECT status FROM resources WHERE kind != 'batch'")} == {"failed"}
 
         # the rerun's creates meet 503s and back off: killed then, they have intents and no remote job
-        httpx.post(f"{server.url}/_admin/faults", json={"job_failure_rate": 0, "error_rate": 1.0}).raise_for_status()
+        # (each answer also takes 2 s: a create that is not retried, such as Pasqal's rebatch, must still be in
+        # flight when the kill lands, not already recorded as failed)
+        faults = {"job_failure_rate": 0, "error_rate": 1.0, "latency": 2.0}
+        httpx.post(f"{server.url}/_admin/faults", json=faults).raise_for_status()
         cmd = [sys.executable, "-m", "runner", "rerun", "--failed", "-m", "m.yaml", *state, "--yes"]
         killed = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not rows(tmp_path, "SELECT 1 FROM intents WHERE state = 'open'"):
             time.sleep(0.02)
         time.sleep(0.5)  # its calls are retrying
+        assert killed.poll() is None  # still running: the kill lands amid the rerun
         killed.send_signal(signal.SIGKILL)
         killed.wait()
         opened = rows(tmp_path, "SELECT count(*) FROM intents WHERE state = 'open'")[0][0]
         assert opened > 0  # the kill landed amid the rerun
-        httpx.post(f"{server.url}/_admin/faults", json={"error_rate": 0}).raise_for_status()
+        httpx.post(f"{server.url}/_admin/faults", json={"error_rate": 0, "latency": 0}).raise_for_status()
 
         after = runner(tmp_path, "wait", "-m", "m.yaml", *state, "--timeout", "120", env=env)
         assert rows(tmp_path, "SELECT count(*) FROM intents WHERE state = 'open'")[0][0] == 0  # wait reconciled
