@@ -181,3 +181,27 @@ def test_continue_session_reports_failures_while_open_and_ends_failed(ws: Worksp
     assert session.details.status == "Failure(s)"
     session.close()
     assert (session.details.status, session.is_in_terminal_state()) == ("Failed", True)
+
+
+def test_a_jobs_container_lists_its_blobs_through_azure_storage_blob(ws: Workspace) -> None:
+    """List Blobs (`?restype=container&comp=list`) on the container URL the workspace hands out."""
+    from azure.storage.blob import ContainerClient
+
+    job = ionq_job(ws, "listed-blobs")
+    job.wait_until_completed(timeout_secs=30)
+    container = ContainerClient.from_container_url(ws.get_container_uri(job_id=job.id))
+    blobs = {b.name: b for b in container.list_blobs()}
+    assert sorted(blobs) == ["inputData", "rawOutputData"]
+    assert blobs["inputData"].size == len(json.dumps(BELL_JSON).encode())
+    assert blobs["rawOutputData"].content_settings.content_type == "application/json"
+    assert [b.name for b in container.list_blobs(name_starts_with="raw")] == ["rawOutputData"]
+
+
+def test_a_listed_session_lacks_the_job_priority_its_get_shows(ws: Workspace) -> None:
+    """As recorded (api-version 2025-12-01-preview): GET /sessions items carry no jobPriority."""
+    session = ws.get_targets("ionq.simulator").open_session(name="priority")
+    listed = {s.id: s.details.as_dict() for s in ws.list_sessions()}
+    assert "jobPriority" not in listed[session.id]
+    assert listed[session.id]["jobFailurePolicy"] == "Abort"
+    assert ws.get_session(session.id).details.as_dict()["jobPriority"] == "Basic"
+    session.close()

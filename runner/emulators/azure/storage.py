@@ -18,6 +18,7 @@ import secrets
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+from xml.sax.saxutils import escape
 
 from runner.emulators.azure.execute import TARGETS, JobError, provider_of
 from runner.emulators.azure.store import Blob, Store
@@ -61,7 +62,8 @@ def _storage_error(status: int, code: str, message: str) -> Response:
 
 
 def container_handler(store: Store, key: str, method: str) -> Handler:
-    """`?restype=container`: PUT creates a container (201, then 409), GET and HEAD say whether it exists."""
+    """`?restype=container`: PUT creates a container (201, then 409), GET and HEAD say whether it exists,
+    GET with `comp=list` lists its blobs (ContainerClient.list_blobs)."""
 
     def handle(request: Request) -> Response:
         container = request.group("container")
@@ -77,9 +79,32 @@ def container_handler(store: Store, key: str, method: str) -> Handler:
             return Response(201, b"", headers)
         if container not in store.containers:
             return _storage_error(404, "ContainerNotFound", "The specified container does not exist.")
+        if method == "GET" and request.arg("comp") == "list":
+            return _list_blobs(store, container, request)
         return Response(200, b"", {**headers, "x-ms-lease-state": "available", "x-ms-lease-status": "unlocked"})
 
     return handle
+
+
+def _list_blobs(store: Store, container: str, request: Request) -> Response:
+    """Azure Storage's List Blobs answer (EnumerationResults XML), every blob in one page, by name."""
+    prefix = request.arg("prefix") or ""
+    names = sorted(n for c, n in store.blobs if c == container and n.startswith(prefix))
+    entries = "".join(
+        f"<Blob><Name>{escape(name)}</Name><Properties>"
+        f"<Last-Modified>{blob.modified}</Last-Modified><Etag>{blob.etag.strip(chr(34))}</Etag>"
+        f"<Content-Length>{len(blob.data)}</Content-Length><Content-Type>{escape(blob.content_type)}</Content-Type>"
+        "<BlobType>BlockBlob</BlobType><LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
+        "</Properties></Blob>"
+        for name in names
+        for blob in (store.blobs[(container, name)],)
+    )
+    body = (
+        '\ufeff<?xml version="1.0" encoding="utf-8"?>'
+        f'<EnumerationResults ServiceEndpoint="{escape(request.base_url)}/" ContainerName="{escape(container)}">'
+        f"<Prefix>{escape(prefix)}</Prefix><Blobs>{entries}</Blobs><NextMarker /></EnumerationResults>"
+    )
+    return Response(200, body.encode(), {"Content-Type": "application/xml", "x-ms-version": SAS_VERSION})
 
 
 def blob_handler(store: Store, key: str, method: str) -> Handler:
