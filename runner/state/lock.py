@@ -15,8 +15,9 @@ import sqlite3
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from runner.errors import LockConflictError
 from runner.state.codec import iso
@@ -82,19 +83,30 @@ def _gone(holder: Holder) -> bool:
     return False
 
 
-class Lease:
-    """Holds the state lock while an operation writes."""
+class Fenced(Protocol):
+    """A store whose writes check the fencing number of the lease it is held under."""
+
+    fence: int | None
+
+
+class LeaseBase(ABC):
+    """What every backend's lease shares: waiting for a holder, proving the lease, the heartbeat thread, release.
+
+    A backend says how the lease row is taken (`_try`), renewed (`_beat`, on a thread of its own) and
+    deleted (`_delete`).
+    """
+
+    state: Fenced
 
     def __init__(
         self,
-        state: SqliteStore,
         operation: str,
         *,
         ttl: float | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.state, self.operation = state, operation
+        self.operation = operation
         self.ttl = ttl if ttl is not None else float(os.environ.get(TTL_ENV) or DEFAULT_TTL)
         self.clock, self.sleep = clock, sleep
         self.owner = f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -106,13 +118,14 @@ class Lease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def acquire(self, timeout: float = 0.0) -> Lease:
+    def acquire(self, timeout: float = 0.0) -> Self:
         """Take the lease, waiting up to `timeout` seconds for a live holder to let go."""
         deadline = self.clock() + timeout
         while True:
             holder = self._try()
             if holder is None:
-                self._start_heartbeat()
+                self._thread = threading.Thread(target=self._beat, name="runner-lease", daemon=True)
+                self._thread.start()
                 return self
             if self.clock() >= deadline:
                 raise LockConflictError(
@@ -129,6 +142,56 @@ class Lease:
         """
         margin = self.ttl / 5 if margin is None else margin
         return self.fence is not None and not self.lost and uptime() + margin < self.valid_until
+
+    def _took(self, holder: Holder | None, fence: int, started: float) -> None:
+        """The lease is ours from now: note whom it was taken from and arm the fence."""
+        self.took_over = holder
+        self.stale = holder if holder is not None and not _gone(holder) else None
+        self.fence = self.state.fence = fence
+        self.valid_until = started + self.ttl
+
+    @abstractmethod
+    def _try(self) -> Holder | None:
+        """Take the lease row unless a live holder has it (then return that holder)."""
+
+    @abstractmethod
+    def _beat(self) -> None:
+        """Renew the lease every ttl/3 until stopped; set `lost` once it is no longer ours."""
+
+    @abstractmethod
+    def _delete(self, fence: int) -> None:
+        """Delete the lease row if it still carries this fence."""
+
+    def release(self) -> None:
+        """Let go of the lease (only if it is still ours)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.fence is not None:
+            self._delete(self.fence)
+        self.fence = self.state.fence = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+class Lease(LeaseBase):
+    """Holds the SQLite state's lock while an operation writes."""
+
+    def __init__(
+        self,
+        state: SqliteStore,
+        operation: str,
+        *,
+        ttl: float | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(operation, ttl=ttl, clock=clock, sleep=sleep)
+        self.state: SqliteStore = state
 
     def _try(self) -> Holder | None:
         started = uptime()
@@ -168,15 +231,8 @@ class Lease:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        self.took_over = holder
-        self.stale = holder if holder is not None and not _gone(holder) else None
-        self.fence = self.state.fence = fence
-        self.valid_until = started + self.ttl
+        self._took(holder, fence, started)
         return None
-
-    def _start_heartbeat(self) -> None:
-        self._thread = threading.Thread(target=self._beat, name="runner-lease", daemon=True)
-        self._thread.start()
 
     def _beat(self) -> None:
         conn = sqlite3.connect(self.state.path, isolation_level=None, timeout=30)
@@ -196,20 +252,8 @@ class Lease:
         finally:
             conn.close()
 
-    def release(self) -> None:
-        """Let go of the lease (only if it is still ours)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self.fence is not None:
-            self.state.conn.execute("DELETE FROM lock WHERE id = 1 AND fence = ?", (self.fence,))
-        self.fence = self.state.fence = None
-
-    def __enter__(self) -> Lease:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
+    def _delete(self, fence: int) -> None:
+        self.state.conn.execute("DELETE FROM lock WHERE id = 1 AND fence = ?", (fence,))
 
 
 def force_unlock(conn: SqliteConnection, now: float | None = None) -> Holder | None:

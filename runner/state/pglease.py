@@ -11,18 +11,15 @@ heartbeat that got through, on a clock that counts while the process is stopped.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import socket
-import threading
 import time
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from runner.errors import LockConflictError, StateError
+from runner.errors import StateError
 from runner.state import lock, pgconn
 from runner.state.codec import iso
-from runner.state.lock import DEFAULT_TTL, TTL_ENV, _gone, _namespace
+from runner.state.lock import _gone, _namespace
 from runner.state.protocol import Holder
 
 if TYPE_CHECKING:
@@ -49,41 +46,12 @@ def read_holder(conn: pgconn.PgConnection) -> Holder | None:
     )
 
 
-class PgLease:
+class PgLease(lock.LeaseBase):
     """Holds a project's lease while an operation writes."""
 
     def __init__(self, state: PgStore, operation: str, *, ttl: float | None = None) -> None:
-        self.state, self.operation = state, operation
-        self.ttl = ttl if ttl is not None else float(os.environ.get(TTL_ENV) or DEFAULT_TTL)
-        self.owner = f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.fence: int | None = None
-        self.stale: Holder | None = None  # a holder taken over that may still be alive (paused, not killed)
-        self.took_over: Holder | None = None
-        self.valid_until = 0.0  # on the `uptime` clock: until when this process can prove the lease is its own
-        self.lost = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def acquire(self, timeout: float = 0.0) -> PgLease:
-        """Take the lease, waiting up to `timeout` seconds for a live holder to let go."""
-        deadline = time.monotonic() + timeout
-        while True:
-            holder = self._try()
-            if holder is None:
-                self._thread = threading.Thread(target=self._beat, name="runner-lease", daemon=True)
-                self._thread.start()
-                return self
-            if time.monotonic() >= deadline:
-                raise LockConflictError(
-                    f"the state is locked: {holder.describe(time.time())}. "
-                    "Wait for it, raise --lock-timeout, or run `runner state unlock` if that process is gone"
-                )
-            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-
-    def holds(self, margin: float | None = None) -> bool:
-        """Whether this process can still prove the lease is its own, `margin` seconds ahead (default ttl/5)."""
-        margin = self.ttl / 5 if margin is None else margin
-        return self.fence is not None and not self.lost and lock.uptime() + margin < self.valid_until
+        super().__init__(operation, ttl=ttl)
+        self.state: PgStore = state
 
     def _try(self) -> Holder | None:
         started, conn = lock.uptime(), self.state.conn
@@ -123,11 +91,8 @@ class PgLease:
             _rollback(conn)
             raise
         conn.execute("COMMIT")
-        self.took_over = holder
-        self.stale = holder if holder is not None and not _gone(holder) else None
-        self.fence = self.state.fence = fence
+        self._took(holder, fence, started)
         self.state._known_serial = None  # read afresh by the first write under this lease
-        self.valid_until = started + self.ttl
         return None
 
     def _beat(self) -> None:
@@ -165,15 +130,6 @@ class PgLease:
         self.valid_until = started + self.ttl
         return True
 
-    def release(self) -> None:
-        """Let go of the lease (only if it is still ours); on a lost connection, the lease simply expires."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self.fence is not None:
-            self._delete(self.fence)
-        self.fence = self.state.fence = None
-
     def _delete(self, fence: int) -> None:
         conn, fresh = self.state.conn, None
         if conn.broken:
@@ -186,12 +142,6 @@ class PgLease:
         finally:
             if fresh is not None:
                 fresh.close()
-
-    def __enter__(self) -> PgLease:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
 
 
 def _rollback(conn: pgconn.PgConnection) -> None:
