@@ -14,20 +14,11 @@ pydantic costs ~0.15 s to import, so only the code that parses a response import
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from runner.errors import ProviderError
-
-
-class Wire(BaseModel):
-    """A service object: unknown fields allowed, known ones checked."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-M = TypeVar("M", bound=Wire)
+from runner.providers.models import M, Wire, checked
 
 
 class UsageEvent(Wire):
@@ -125,9 +116,4 @@ def item(raw: Any) -> JobDetails | SessionDetails:
 
 def parse(model: type[M], raw: Any, what: str) -> M:
     """`raw` as `model`, or a ProviderError naming the first field that does not fit."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(the body)"
-        raise ProviderError(f"azure: the service sent a {what} runner cannot read: {where}: {first['msg']}") from None
+    return checked(model, raw, what, "azure")

@@ -9,20 +9,11 @@ is parsed, so `validate` and `--help` never load pydantic.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from runner.errors import ProviderError
-
-
-class Wire(BaseModel):
-    """A service object: unknown fields allowed, known ones checked."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-M = TypeVar("M", bound=Wire)
+from runner.providers.models import M, Wire, checked
 
 
 class Failure(Wire):
@@ -59,11 +50,4 @@ class JobData(Wire):
 
 def parse(model: type[M], raw: Any, what: str) -> M:
     """`raw` as `model`, or a ProviderError naming the first field that does not fit."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(the body)"
-        raise ProviderError(
-            f"superstaq: the service sent a {what} runner cannot read: {where}: {first['msg']}"
-        ) from None
+    return checked(model, raw, what, "superstaq")
