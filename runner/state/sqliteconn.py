@@ -99,24 +99,25 @@ def writable(path: str) -> bool:
 
 def connect(path: str, *, writing: bool) -> SqliteConnection:
     """A connection to the state file; for reading, a read-only one when this process cannot write there."""
-    if writing and not writable(path):
+    can_write = writable(path)
+    if writing and not can_write:
         raise StateError(
             f"{path} is read-only (this process cannot write it, or the folder it is in): nothing was recorded; "
             "make both writable (or use a writable copy with --state) to apply, refresh or unlock"
         )
-    if writable(path):
-        conn = SqliteConnection(_raw(path), path)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master")
-        except StateError:
-            conn.close()
-            raise
-        return conn
+    if can_write:
+        return _opened(SqliteConnection(_raw(path), path))
     # A reader that cannot write there must create nothing beside the file: immutable=1 reads it as it is.
     # Only when a -wal with commits in it is pending does it need mode=ro, which reads that too.
     wal = f"{path}-wal"
     pending = os.path.exists(wal) and os.path.getsize(wal) > 0
-    conn = SqliteConnection(_raw(f"file:{quote(path)}?{'mode=ro' if pending else 'immutable=1'}", uri=True), path, True)
+    return _opened(
+        SqliteConnection(_raw(f"file:{quote(path)}?{'mode=ro' if pending else 'immutable=1'}", uri=True), path, True)
+    )
+
+
+def _opened(conn: SqliteConnection) -> SqliteConnection:
+    """The connection, once a first read shows the file is a database it can read (closed if not)."""
     try:
         conn.execute("SELECT count(*) FROM sqlite_master")
     except StateError:
